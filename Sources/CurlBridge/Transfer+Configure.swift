@@ -1,0 +1,75 @@
+internal import CCurl
+
+/// Sets up an easy handle for one transfer. Loop thread only.
+extension Transfer {
+    /// The options every transfer gets. Security-relevant ones are commented: the proxy must never reach a host
+    /// other than the configured upstream, whatever the request says.
+    func configure(_ easy: UnsafeMutableRawPointer, userdata: UnsafeMutableRawPointer) throws(CurlError) {
+        let request = self.request
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_URL, request.url))
+        // http and https only, and never follow a redirect: Location goes back to the client.
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
+        // Send the path exactly as given: no dot-segment squashing.
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_PATH_AS_IS, 1))
+        // An empty proxy string ignores http_proxy/https_proxy from the environment.
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, ""))
+        // Bytes pass through as sent: no Content-Encoding decoding.
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_CONTENT_DECODING, 0))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
+        // Signals are not thread-safe; Debian's threaded resolver keeps DNS timeouts working without them.
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 64 * 1024))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMilliseconds))
+        self.errorBuffer[0] = 0
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, self.errorBuffer))
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_PRIVATE, userdata))
+        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_WRITEFUNCTION, Transfer.writeCallback))
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, userdata))
+        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_HEADERFUNCTION, Transfer.headerCallback))
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, userdata))
+
+        switch (request.method, request.body) {
+        case ("HEAD", _):
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_NOBODY, 1))
+        case ("GET", .none):
+            break
+        case (_, .none):
+            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CUSTOMREQUEST, request.method))
+        case (_, .length(let length)):
+            try self.configureUpload(easy, userdata: userdata, length: length)
+        case (_, .chunked):
+            try self.configureUpload(easy, userdata: userdata, length: -1)
+        }
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        var hasAccept = false
+        for (name, value) in request.headers {
+            if name.lowercased() == "accept" { hasAccept = true }
+            // "Name;" is curl's syntax for a header with an empty value; "Name:" would remove it.
+            list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
+        }
+        // Suppress what curl would add on its own: `Accept: */*` and `Expect: 100-continue`.
+        if !hasAccept { list = curl_slist_append(list, "Accept:") }
+        list = curl_slist_append(list, "Expect:")
+        self.headerList = list
+        try check(ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
+    }
+
+    private func configureUpload(_ easy: UnsafeMutableRawPointer, userdata: UnsafeMutableRawPointer, length: Int64)
+        throws(CurlError)
+    {
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_UPLOAD, 1))
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CUSTOMREQUEST, self.request.method))
+        try check(ccurl_easy_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(length)))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 64 * 1024))
+        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_READFUNCTION, Transfer.readCallback))
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_READDATA, userdata))
+    }
+}
+
+private func check(_ code: CURLcode) throws(CurlError) {
+    guard code == CURLE_OK else { throw CurlError(code: code, errorBuffer: "") }
+}

@@ -1,0 +1,46 @@
+/// What one upstream transfer sends: the request line, the headers exactly as they go on the wire, and how the
+/// body is framed. Built by the proxy, consumed by ``CurlLoop``.
+public struct TransferRequest: Sendable {
+    /// How the request body reaches the upstream.
+    public enum Body: Sendable, Equatable {
+        /// No body; `HEAD`, `GET` and friends.
+        case none
+        /// A body of known length, sent with `Content-Length`.
+        case length(Int64)
+        /// A body of unknown length, sent chunked.
+        case chunked
+    }
+
+    public var method: String
+    /// The absolute upstream URL, query string included, byte for byte as the client sent it.
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: Body
+    /// Connect timeout in milliseconds; 0 uses libcurl's default.
+    public var connectTimeoutMilliseconds: Int
+    /// Whole-transfer timeout in milliseconds; 0 means none.
+    public var totalTimeoutMilliseconds: Int
+
+    /// - Parameters:
+    ///   - method: The request method, sent as is.
+    ///   - url: The absolute upstream URL.
+    ///   - headers: Headers to send; hop-by-hop headers must already be removed.
+    ///   - body: How the body is framed.
+    ///   - connectTimeoutMilliseconds: Connect timeout; 0 uses libcurl's default.
+    ///   - totalTimeoutMilliseconds: Whole-transfer timeout; 0 means none.
+    public init(
+        method: String,
+        url: String,
+        headers: [(name: String, value: String)],
+        body: Body,
+        connectTimeoutMilliseconds: Int = 0,
+        totalTimeoutMilliseconds: Int = 0
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+        self.totalTimeoutMilliseconds = totalTimeoutMilliseconds
+    }
+}
