@@ -1,0 +1,94 @@
+/// The whole of `proxy.json`, checked: every value here is valid and normalised.
+public struct ProxyConfig: Sendable {
+    /// One `routes[]` entry: requests whose path starts with `prefix` go to `upstream`.
+    public struct Route: Sendable {
+        public var prefix: String
+        public var upstream: UpstreamURL
+        /// Remove `prefix` from the path before forwarding (the remainder keeps a leading `/`).
+        public var stripPrefix: Bool
+        /// Pass `Cookie` and `Set-Cookie` through; off by default so cookies of different upstreams never mix
+        /// on the proxy's origin.
+        public var forwardCookies: Bool
+    }
+
+    /// What the proxy does with a request from an origin that no pattern admits.
+    public enum DisallowedOrigin: String, Sendable {
+        /// Answer 403 with a JSON body naming the origin and the fix.
+        case reject
+        /// Forward the request but add no CORS headers, so the browser fails as against an API that has not
+        /// whitelisted the origin.
+        case omitHeaders = "omit-headers"
+    }
+
+    /// The `cors` object.
+    public struct CORS: Sendable {
+        public var allowedOrigins: [OriginPattern] = []
+        public var allowedMethods: [String] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+        public var allowedHeaders: [String] = ["Authorization", "Content-Type", "Accept"]
+        public var exposedHeaders: [String] = []
+        public var allowCredentials = false
+        /// Seconds a browser may cache a preflight answer.
+        public var maxAge = 600
+        public var allowPrivateNetwork = false
+        public var disallowedOrigin = DisallowedOrigin.reject
+    }
+
+    /// The `timeouts` object, in seconds.
+    public struct Timeouts: Sendable {
+        /// Time to establish the upstream connection (TCP and TLS).
+        public var connect: Double = 10
+        /// Time for a whole upstream exchange; 0 means no limit (long downloads stay possible).
+        public var total: Double = 0
+    }
+
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8787)
+    public var routes: [Route] = []
+    public var cors = CORS()
+    /// Host names (no port) a request's `Host` may name; others get 403 (DNS rebinding defence).
+    public var allowedHosts: [String] = []
+    public var timeouts = Timeouts()
+
+    /// The `allowedHosts` in force: the configured list, or the listen host and the loopback names.
+    public var effectiveAllowedHosts: Set<String> {
+        if !self.allowedHosts.isEmpty { return Set(self.allowedHosts.map { $0.lowercased() }) }
+        return [self.listen.urlHost.lowercased(), "localhost", "127.0.0.1", "[::1]"]
+    }
+}
+
+/// An upstream base URL: `http(s)://host[:port][/base/path]`, without query, fragment or userinfo.
+public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
+    public var scheme: String
+    /// Host as written in a URL (IPv6 bracketed), lowercased.
+    public var host: String
+    public var port: Int?
+    /// A base path without trailing slash; empty for none.
+    public var basePath: String
+
+    /// Parses an upstream URL; `nil` when it is not an absolute http(s) URL without query, fragment or userinfo.
+    public init?(_ text: String) {
+        guard let (scheme, rest) = Origin.splitScheme(text), scheme == "http" || scheme == "https" else { return nil }
+        guard !rest.contains(where: { "?#@\\ ".contains($0) || !$0.isASCII || $0.isNewline }) else { return nil }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        guard let (rawHost, rawPort) = Origin.splitHostPort(rest[..<slash]), let host = Origin.normalizedHost(rawHost)
+        else { return nil }
+        var port: Int?
+        if let rawPort {
+            guard let value = Origin.parsePort(rawPort), value > 0 else { return nil }
+            port = value == Origin.defaultPort(for: scheme) ? nil : value
+        }
+        var path = String(rest[slash...])
+        while path.hasSuffix("/") { path.removeLast() }
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.basePath = path
+    }
+
+    /// `scheme://host[:port]`, the part a `Location` or `Link` URL must start with to point here.
+    public var origin: String {
+        if let port = self.port { return "\(self.scheme)://\(self.host):\(port)" }
+        return "\(self.scheme)://\(self.host)"
+    }
+
+    public var description: String { self.origin + self.basePath }
+}

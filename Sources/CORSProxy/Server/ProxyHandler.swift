@@ -1,0 +1,372 @@
+internal import CurlBridge
+internal import Logging
+internal import NIOCore
+internal import NIOHTTP1
+
+/// Joins one client connection to upstream transfers, one request at a time (`HTTPServerPipelineHandler` in
+/// front of it serialises pipelined requests).
+///
+/// A request is judged first (health, request target, `Host`, origin, preflight, route); what the proxy answers
+/// itself is written at once. Anything else becomes a ``Transfer`` on the shared ``CurlLoop``. Transfer events
+/// arrive on this channel's event loop, tagged with the exchange they belong to, so late events of a cancelled
+/// transfer never touch the next request on a kept-alive connection.
+///
+/// Back-pressure: response bytes count as consumed only when their write completes, which lets the transfer pause
+/// libcurl while the client is slow; request bodies above the transfer's high watermark hold `read()` here until
+/// libcurl has drained them.
+final class ProxyHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let healthPath = "/__corsproxy/healthz"
+    static let missingAllowOrigin = "No 'Access-Control-Allow-Origin' header is present on the requested resource."
+
+    private let shared: ProxyContext
+    private var exchange: Exchange?
+    private var nextExchangeID = 0
+    private var isReadHeld = false
+    private var hasPendingRead = false
+    private var channelContext: ChannelHandlerContext?
+
+    init(context: ProxyContext) {
+        self.shared = context
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.channelContext = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.channelContext = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.nextExchangeID += 1
+            self.exchange = Exchange(id: self.nextExchangeID, head: head, logger: self.shared.logger)
+            self.route(head, context: context)
+        case .body(let buffer):
+            guard let transfer = self.exchange?.transfer else { return }
+            if transfer.appendBody(buffer) { self.isReadHeld = true }
+        case .end:
+            guard var exchange = self.exchange else { return }
+            exchange.isRequestComplete = true
+            exchange.transfer?.finishBody()
+            self.exchange = exchange
+            self.finishIfDone(context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if var exchange = self.exchange {
+            exchange.transfer?.cancel()
+            exchange.transfer = nil
+            exchange.log(status: exchange.status ?? 499, note: "client closed the connection")
+            self.exchange = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.shared.logger.debug("connection error", metadata: ["error": "\(error)"])
+        self.exchange?.transfer?.cancel()
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if self.isReadHeld {
+            self.hasPendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func releaseReads(context: ChannelHandlerContext) {
+        self.isReadHeld = false
+        if self.hasPendingRead {
+            self.hasPendingRead = false
+            context.read()
+        }
+    }
+
+    // MARK: Request head
+
+    private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let uri = head.uri
+        let path = uri.prefix { $0 != "?" }
+        if path == Self.healthPath && (head.method == .GET || head.method == .HEAD) {
+            return self.respond(.text(.ok, "ok"), context: context)
+        }
+        guard uri.hasPrefix("/") else {
+            return self.respond(
+                .json(.badRequest, error: "bad_request_target", message: "only origin-form request targets (/path?query) are served; this is not a forward proxy"),
+                context: context
+            )
+        }
+        guard let host = head.headers.first(name: "host") else {
+            return self.respond(.json(.badRequest, error: "missing_host", message: "the request has no Host header"), context: context)
+        }
+        guard self.shared.allowedHosts.contains(ProxyContext.hostName(host)) else {
+            return self.respond(
+                .json(
+                    .forbidden,
+                    error: "host_not_allowed",
+                    message: "Host \(host) is not in allowedHosts; add its host name to allowedHosts in the config if this proxy is meant to be reached under that name",
+                    details: ["host": host]
+                ),
+                context: context
+            )
+        }
+        let verdict = self.shared.policy.judge(origin: head.headers.first(name: "origin"))
+        self.exchange?.verdict = verdict
+        self.exchange?.proxyBase = "\(self.shared.scheme)://\(host)"
+        let requestMethod = head.headers.first(name: "access-control-request-method")
+        if head.method == .OPTIONS, let requestMethod, verdict != .absent {
+            return self.answerPreflight(head, requestMethod: requestMethod, verdict: verdict, context: context)
+        }
+        if case .refused(let origin, let hint) = verdict, self.shared.config.cors.disallowedOrigin == .reject {
+            self.exchange?.chromeReason = Self.missingAllowOrigin
+            return self.respond(Self.originRefusal(origin: origin, hint: hint), context: context)
+        }
+        guard let route = self.shared.router.route(for: path) else {
+            return self.respond(
+                .json(.notFound, error: "no_route", message: "no route of the config matches \(path)", details: ["path": String(path)]),
+                context: context
+            )
+        }
+        self.startTransfer(head, route: route, path: path, context: context)
+    }
+
+    static func originRefusal(origin: String, hint: String?) -> ProxyResponse {
+        var details = [
+            "origin": origin,
+            "fix": "add \"\(origin)\" to cors.allowedOrigins in the proxy config",
+        ]
+        details["hint"] = hint
+        return .json(.forbidden, error: "origin_not_allowed", message: "Origin \(origin) is not in cors.allowedOrigins", details: details)
+    }
+
+    private func answerPreflight(
+        _ head: HTTPRequestHead,
+        requestMethod: String,
+        verdict: CORSPolicy.OriginVerdict,
+        context: ChannelHandlerContext
+    ) {
+        let privateNetwork = head.headers.first(name: "access-control-request-private-network")?.lowercased() == "true"
+        self.exchange?.isPreflight = true
+        var response: ProxyResponse
+        switch verdict {
+        case .allowed(let origin, _):
+            let preflight = self.shared.policy.preflight(
+                origin: origin,
+                method: requestMethod,
+                requestHeaders: head.headers["access-control-request-headers"],
+                privateNetwork: privateNetwork
+            )
+            response = .empty(.noContent)
+            for (name, value) in preflight.headers { response.headers.add(name: name, value: value) }
+            self.exchange?.refusal = preflight.refusal
+            self.exchange?.chromeReason = preflight.chromeReason.map { "Response to preflight request doesn't pass access control check: \($0)" }
+        case .refused(let origin, let hint):
+            self.exchange?.chromeReason = "Response to preflight request doesn't pass access control check: \(Self.missingAllowOrigin)"
+            if self.shared.config.cors.disallowedOrigin == .reject {
+                response = Self.originRefusal(origin: origin, hint: hint)
+            } else {
+                response = .empty(.noContent)
+            }
+        case .absent:
+            preconditionFailure("a preflight always has an Origin")
+        }
+        var vary = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+        if self.shared.config.cors.allowPrivateNetwork { vary.append("Access-Control-Request-Private-Network") }
+        response.headers.replaceOrAdd(name: "Vary", value: vary.joined(separator: ", "))
+        self.write(response, addCORS: false, context: context)
+    }
+
+    // MARK: Local responses
+
+    /// Writes a response the proxy produced itself, with the CORS headers the request earned.
+    private func respond(_ response: ProxyResponse, context: ChannelHandlerContext) {
+        var response = response
+        response.headers.replaceOrAdd(name: "Vary", value: "Origin")
+        self.write(response, addCORS: true, context: context)
+    }
+
+    private func write(_ response: ProxyResponse, addCORS: Bool, context: ChannelHandlerContext) {
+        guard var exchange = self.exchange else { return }
+        var headers = response.headers
+        if addCORS, case .allowed(let origin, _) = exchange.verdict {
+            for (name, value) in self.shared.policy.responseHeaders(origin: origin) { headers.add(name: name, value: value) }
+        }
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        exchange.addConnectionHeader(&headers)
+        let head = HTTPResponseHead(version: exchange.head.version, status: response.status, headers: headers)
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        if response.body.readableBytes > 0 {
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        exchange.status = Int(response.status.code)
+        exchange.isResponseComplete = true
+        self.exchange = exchange
+        self.endResponse(context: context)
+    }
+
+    /// Writes the response end; closes the connection when the exchange is not kept alive.
+    private func endResponse(context: ChannelHandlerContext) {
+        guard let exchange = self.exchange else { return }
+        if exchange.head.isKeepAlive {
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+        // The rest of the request body, if any, is read and dropped.
+        self.releaseReads(context: context)
+        self.finishIfDone(context: context)
+    }
+
+    private func finishIfDone(context: ChannelHandlerContext) {
+        guard let exchange = self.exchange, exchange.isRequestComplete, exchange.isResponseComplete else { return }
+        exchange.log(status: exchange.status ?? 0)
+        self.exchange = nil
+    }
+
+    // MARK: Upstream
+
+    private func startTransfer(
+        _ head: HTTPRequestHead,
+        route: ProxyConfig.Route,
+        path: Substring,
+        context: ChannelHandlerContext
+    ) {
+        let uri = head.uri
+        let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
+        let url = Router.upstreamURL(route: route, path: path, query: query)
+        let headers = HeaderFilter.requestHeaders(
+            head.headers,
+            forwardCookies: route.forwardCookies,
+            clientAddress: context.channel.remoteAddress?.ipAddress,
+            scheme: self.shared.scheme
+        )
+        let timeouts = self.shared.config.timeouts
+        let request = TransferRequest(
+            method: head.method.rawValue,
+            url: url,
+            headers: headers,
+            body: Self.bodyFraming(head),
+            connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
+            totalTimeoutMilliseconds: Int(timeouts.total * 1000)
+        )
+        let id = self.exchange?.id ?? 0
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.exchange?.route = route
+        self.exchange?.upstream = route.upstream.description
+        self.exchange?.transfer = self.shared.curl.start(request) { events in
+            bound.eventLoop.execute { bound.value.receive(events, exchangeID: id) }
+        }
+    }
+
+    /// How the request body is framed upstream: chunked stays chunked, a length stays a length; a `POST`,
+    /// `PUT` or `PATCH` without a body still sends `Content-Length: 0`.
+    static func bodyFraming(_ head: HTTPRequestHead) -> TransferRequest.Body {
+        if head.headers["transfer-encoding"].contains(where: { $0.lowercased().contains("chunked") }) {
+            return .chunked
+        }
+        if let text = head.headers.first(name: "content-length"), let length = Int64(text), length > 0 {
+            return .length(length)
+        }
+        if head.headers.first(name: "content-length") != nil || [.POST, .PUT, .PATCH].contains(head.method) {
+            return head.method == .GET || head.method == .HEAD ? .none : .length(0)
+        }
+        return .none
+    }
+
+    private func receive(_ events: [TransferEvent], exchangeID: Int) {
+        guard let context = self.channelContext, self.exchange?.id == exchangeID else { return }
+        for event in events {
+            switch event {
+            case .head(let upstreamHead):
+                self.writeUpstreamHead(upstreamHead, context: context)
+            case .body(let buffer):
+                guard let transfer = self.exchange?.transfer else { return }
+                let count = buffer.readableBytes
+                self.exchange?.bytesSent += count
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenComplete { _ in transfer.didConsume(count) }
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
+            case .end:
+                self.exchange?.transfer = nil
+                self.exchange?.isResponseComplete = true
+                self.endResponse(context: context)
+            case .failed(let error):
+                self.upstreamFailed(error, context: context)
+            case .uploadDrained:
+                self.releaseReads(context: context)
+            }
+        }
+        context.flush()
+    }
+
+    private func writeUpstreamHead(_ upstream: TransferResponseHead, context: ChannelHandlerContext) {
+        guard var exchange = self.exchange else { return }
+        let base = exchange.proxyBase
+        let router = self.shared.router
+        var (headers, vary) = HeaderFilter.responseHeaders(
+            upstream.headers,
+            forwardCookies: exchange.route?.forwardCookies ?? false
+        ) { name, value in
+            name == "link" ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
+        }
+        if case .allowed(let origin, _) = exchange.verdict {
+            for (name, value) in self.shared.policy.responseHeaders(origin: origin) { headers.add(name: name, value: value) }
+        } else if case .refused = exchange.verdict {
+            exchange.chromeReason = Self.missingAllowOrigin
+        }
+        headers.add(name: "Vary", value: HeaderFilter.mergeVary(vary, adding: ["Origin"]))
+        exchange.addConnectionHeader(&headers)
+        let status = HTTPResponseStatus(statusCode: upstream.status, reasonPhrase: upstream.reason)
+        let head = HTTPResponseHead(version: exchange.head.version, status: status, headers: headers)
+        exchange.status = upstream.status
+        exchange.isResponseStarted = true
+        self.exchange = exchange
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    /// Maps a failed transfer to the client: the proxy's own 502/504 when nothing was sent yet; otherwise the
+    /// connection is closed so the client sees an incomplete body, never a silently truncated one.
+    private func upstreamFailed(_ error: CurlError, context: ChannelHandlerContext) {
+        guard var exchange = self.exchange else { return }
+        exchange.transfer = nil
+        exchange.curlCode = error.code
+        self.exchange = exchange
+        if exchange.isResponseStarted {
+            exchange.log(status: exchange.status ?? 0, note: "upstream failed mid-response: \(error.message)")
+            self.exchange = nil
+            context.close(promise: nil)
+            return
+        }
+        self.respond(Self.upstreamFailure(error, upstream: exchange.upstream ?? "?"), context: context)
+    }
+
+    /// The one place where upstream failures become HTTP statuses.
+    static func upstreamFailure(_ error: CurlError, upstream: String) -> ProxyResponse {
+        let details = ["upstream": upstream, "cause": error.message, "curlCode": String(error.code)]
+        if error.isTimeout {
+            return .json(.gatewayTimeout, error: "upstream_timeout", message: "\(upstream) did not answer in time: \(error.message)", details: details)
+        }
+        if error.isMalformedURL {
+            return .json(.badRequest, error: "bad_request_target", message: "the request target cannot be forwarded: \(error.message)", details: details)
+        }
+        let kind = error.isUnreachable ? "upstream_unreachable" : "upstream_error"
+        return .json(.badGateway, error: kind, message: "\(upstream) could not be reached: \(error.message)", details: details)
+    }
+}
+
+@available(*, unavailable)
+extension ProxyHandler: Sendable {}

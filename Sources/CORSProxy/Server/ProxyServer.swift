@@ -1,0 +1,83 @@
+public import CurlBridge
+public import Logging
+internal import NIOCore
+internal import NIOExtras
+internal import NIOHTTP1
+internal import NIOPosix
+public import ServiceLifecycle
+internal import Synchronization
+
+/// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through a shared
+/// ``CurlLoop``. Graceful shutdown stops accepting, lets in-flight requests finish (up to `drainTimeout`), and
+/// closes idle keep-alive connections.
+public final class ProxyServer: Service, Sendable {
+    private let context: ProxyContext
+    private let group: any EventLoopGroup
+    private let quiesce: ServerQuiescingHelper
+    private let drainTimeout: Duration
+
+    /// - Parameters:
+    ///   - config: The checked config.
+    ///   - curl: The loop every upstream transfer runs on.
+    ///   - logger: Receives one line per request.
+    ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
+    public init(config: ProxyConfig, curl: CurlLoop, logger: Logger, drainTimeout: Duration = .seconds(25)) {
+        self.context = ProxyContext(config: config, curl: curl, logger: logger)
+        self.group = MultiThreadedEventLoopGroup.singleton
+        self.quiesce = ServerQuiescingHelper(group: self.group)
+        self.drainTimeout = drainTimeout
+    }
+
+    /// Binds the listen address (`--listen` or the config's).
+    /// - Returns: The address actually bound, with the real port when 0 was asked for.
+    public func start() async throws -> ListenAddress {
+        let context = self.context
+        let quiesce = self.quiesce
+        let channel = try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(context: context))
+                }
+            }
+            .bind(host: context.config.listen.host, port: context.config.listen.port)
+            .get()
+        let port = channel.localAddress?.port ?? context.config.listen.port
+        return ListenAddress(host: context.config.listen.host, port: port)
+    }
+
+    /// Runs until graceful shutdown, then drains.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await self.shutdown()
+    }
+
+    /// Stops accepting connections and waits until in-flight requests have finished or `drainTimeout` passed.
+    public func shutdown() async {
+        let loop = self.group.next()
+        let drained = loop.makePromise(of: Void.self)
+        self.quiesce.initiateShutdown(promise: drained)
+        let done = loop.makePromise(of: Void.self)
+        let isDone = Mutex(false)
+        let finish: @Sendable () -> Void = {
+            let isFirst = isDone.withLock { isDone in
+                defer { isDone = true }
+                return !isDone
+            }
+            if isFirst { done.succeed() }
+        }
+        drained.futureResult.whenComplete { _ in finish() }
+        let timeout = loop.scheduleTask(in: .nanoseconds(Int64(self.drainTimeout / .nanoseconds(1)))) { finish() }
+        _ = try? await done.futureResult.get()
+        timeout.cancel()
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import CORSProxy
+import CurlBridge
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `corsproxy serve`: run the proxy until SIGINT or SIGTERM, then drain and exit 0.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the proxy (the default command).",
+        discussion: """
+            Prints `corsproxy listening on http://HOST:PORT` once ready, then one log line per request on
+            standard error. SIGINT or SIGTERM stops accepting connections, lets requests in flight finish, and
+            exits 0.
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: ArgumentHelp("Listen here instead of the config's `listen` (port 0 picks a free port).", valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel = "info"
+
+    func validate() throws {
+        if let listen, ListenAddress(listen) == nil {
+            throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT (e.g. 127.0.0.1:8787 or [::1]:8787)")
+        }
+        if Logger.Level(rawValue: self.logLevel) == nil {
+            throw ValidationError("--log-level: \"\(self.logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        var config: ProxyConfig
+        do {
+            config = try ProxyConfig.load(path: self.options.config)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if let listen, let address = ListenAddress(listen) { config.listen = address }
+
+        let level = Logger.Level(rawValue: self.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "corsproxy")
+        signal(SIGPIPE, SIG_IGN)
+        try CurlGlobal.initialize()
+
+        let curl = CurlLoop(logger: logger)
+        let server = ProxyServer(config: config, curl: curl, logger: logger)
+        let address: ListenAddress
+        do {
+            address = try await server.start()
+        } catch {
+            await curl.shutdown()
+            FileHandle.standardError.write(Data("corsproxy: cannot listen on \(config.listen): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardOutput.write(Data("corsproxy listening on http://\(address)\n".utf8))
+        let group = ServiceGroup(
+            services: [curl, server],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        try await group.run()
+    }
+}
