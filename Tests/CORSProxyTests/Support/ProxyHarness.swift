@@ -1,0 +1,205 @@
+import CORSProxy
+import CurlBridge
+import Foundation
+import InMemoryLogging
+import Logging
+import Synchronization
+
+/// libcurl's global set-up, done once for the whole test process.
+let curlGlobal: Void = {
+    signal(SIGPIPE, SIG_IGN)
+    try! CurlGlobal.initialize()
+}()
+
+/// The proxy running in this test process: the real server, the real curl loop, on 127.0.0.1:0.
+struct RunningProxy: Sendable {
+    let port: Int
+    let logs: InMemoryLogHandler
+
+    var url: String { "http://127.0.0.1:\(self.port)" }
+
+    /// Every log line, rendered as `message key=value…`, for assertions.
+    var logLines: [String] {
+        self.logs.entries.map { entry in
+            "\(entry.message) " + entry.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+    }
+}
+
+/// A config with one `/` route to `upstream` and the given `cors` and top-level extras (JSON fragments).
+func testConfig(upstream: String, cors: String = defaultCORS, extra: String = "", route: String = "") -> String {
+    let routeExtra = route.isEmpty ? "" : ", \(route)"
+    return """
+        {"listen": "127.0.0.1:0",
+         "routes": [{"prefix": "/", "upstream": "\(upstream)"\(routeExtra)}],
+         "cors": \(cors)\(extra.isEmpty ? "" : ", \(extra)")}
+        """
+}
+
+let defaultCORS = """
+    {"allowedOrigins": ["http://localhost:3000", "https://*.example.com", "http://127.0.0.1:*"],
+     "allowedHeaders": ["Authorization", "Content-Type", "Procore-Company-Id"],
+     "exposedHeaders": ["Total", "Link", "Retry-After"],
+     "allowCredentials": true, "maxAge": 600}
+    """
+
+/// Starts the proxy on `configJSON`, runs `body`, then shuts the proxy down gracefully.
+func withProxy<T>(
+    _ configJSON: String,
+    _ body: (RunningProxy) async throws -> T
+) async throws -> T {
+    _ = curlGlobal
+    var config = try ProxyConfig.parse(Data(configJSON.utf8))
+    config.listen = ListenAddress(host: "127.0.0.1", port: 0)
+    let logs = InMemoryLogHandler()
+    let logger = Logger(label: "corsproxy-test") { _ in logs }
+    let curl = CurlLoop(logger: logger)
+    let server = ProxyServer(config: config, curl: curl, logger: logger, drainTimeout: .seconds(5))
+    let address = try await server.start()
+    do {
+        let result = try await body(RunningProxy(port: address.port, logs: logs))
+        await server.shutdown()
+        await curl.shutdown()
+        return result
+    } catch {
+        await server.shutdown()
+        await curl.shutdown()
+        throw error
+    }
+}
+
+/// Starts a test upstream, runs `body`, stops it.
+func withUpstream<T>(_ body: (TestUpstream) async throws -> T) async throws -> T {
+    let upstream = try await TestUpstream.start()
+    do {
+        let result = try await body(upstream)
+        await upstream.stop()
+        return result
+    } catch {
+        await upstream.stop()
+        throw error
+    }
+}
+
+/// The built `corsproxy` executable, next to the test bundle's build products.
+func corsproxyExecutable() throws -> String {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    let candidates = [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("corsproxy").path]
+        + ["debug", "release"].map { root.appendingPathComponent(".build/\($0)/corsproxy").path }
+    guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw TestFailure("corsproxy executable not found in \(candidates); run `swift build` first")
+    }
+    return path
+}
+
+/// `corsproxy` running as its own process, as a user starts it.
+final class ProxyProcess: Sendable {
+    let process: Process
+    let port: Int
+    private let stderrData: LockedData
+
+    var url: String { "http://127.0.0.1:\(self.port)" }
+    var pid: Int32 { self.process.processIdentifier }
+    var stderr: String { String(decoding: self.stderrData.value.withLock { $0 }, as: UTF8.self) }
+
+    private init(process: Process, port: Int, stderrData: LockedData) {
+        self.process = process
+        self.port = port
+        self.stderrData = stderrData
+    }
+
+    /// Writes `configJSON` to a file and runs `corsproxy serve --config FILE --listen 127.0.0.1:0`; returns once
+    /// the ready line names the port.
+    static func start(configJSON: String, arguments: [String] = []) async throws -> ProxyProcess {
+        let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString).json").path
+        try Data(configJSON.utf8).write(to: URL(fileURLWithPath: configPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
+        process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let stderrData = LockedData()
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            stderrData.value.withLock { $0.append(data) }
+        }
+        try process.run()
+        let ready = try await readLine(out.fileHandleForReading, timeout: .seconds(20))
+        guard let portText = ready.split(separator: ":").last, let port = Int(portText),
+            ready.hasPrefix("corsproxy listening on http://127.0.0.1:")
+        else {
+            process.terminate()
+            throw TestFailure("unexpected ready line: \(ready)")
+        }
+        return ProxyProcess(process: process, port: port, stderrData: stderrData)
+    }
+
+    /// Sends a signal and waits for the exit status.
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(30)) async throws -> Int32 {
+        kill(self.pid, signal)
+        return try await self.waitForExit(timeout: timeout)
+    }
+
+    func waitForExit(timeout: Duration) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while self.process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                self.process.terminate()
+                throw TestFailure("corsproxy did not exit within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return self.process.terminationStatus
+    }
+
+    /// Resident and peak resident memory in KiB, from /proc.
+    func memory() throws -> (rss: Int, peak: Int) {
+        let status = try String(contentsOfFile: "/proc/\(self.pid)/status", encoding: .utf8)
+        func field(_ name: String) -> Int {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
+            return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") ?? 0
+        }
+        return (field("VmRSS"), field("VmHWM"))
+    }
+
+    /// Resets the peak-RSS counter (VmHWM), so a later reading covers only what follows.
+    func resetPeak() {
+        try? "5".write(toFile: "/proc/\(self.pid)/clear_refs", atomically: false, encoding: .utf8)
+    }
+}
+
+/// Bytes appended from one thread and read from another.
+final class LockedData: Sendable {
+    let value = Mutex(Data())
+}
+
+/// Reads one line from a pipe, failing after `timeout`.
+private func readLine(_ handle: FileHandle, timeout: Duration) async throws -> String {
+    let line = Mutex(Data())
+    let deadline = ContinuousClock.now + timeout
+    return try await withCheckedThrowingContinuation { continuation in
+        let resumed = Mutex(false)
+        handle.readabilityHandler = { handle in
+            let data = handle.availableData
+            let text: String? = line.withLock { buffer in
+                buffer.append(data)
+                guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else {
+                    return data.isEmpty ? String(decoding: buffer, as: UTF8.self) : nil
+                }
+                return String(decoding: buffer[..<newline], as: UTF8.self)
+            }
+            guard let text, resumed.withLock({ let first = !$0; $0 = true; return first }) else { return }
+            handle.readabilityHandler = nil
+            continuation.resume(returning: text)
+        }
+        Task {
+            try? await Task.sleep(until: deadline)
+            guard resumed.withLock({ let first = !$0; $0 = true; return first }) else { return }
+            handle.readabilityHandler = nil
+            continuation.resume(throwing: TestFailure("no ready line within \(timeout)"))
+        }
+    }
+}
