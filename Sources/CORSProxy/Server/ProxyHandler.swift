@@ -212,23 +212,26 @@ final class ProxyHandler: ChannelDuplexHandler {
             context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
         exchange.status = Int(response.status.code)
-        exchange.isResponseComplete = true
         self.exchange = exchange
         self.endResponse(context: context)
     }
 
-    /// Writes the response end; closes the connection when the exchange is not kept alive.
+    /// Completes the response: settles this exchange first, then writes the end, closing the connection when
+    /// it is not kept alive. The order matters: writing the end lets `HTTPServerPipelineHandler` deliver the
+    /// next pipelined request into this handler before the write returns.
     private func endResponse(context: ChannelHandlerContext) {
-        guard let exchange = self.exchange else { return }
+        guard var exchange = self.exchange else { return }
+        exchange.isResponseComplete = true
+        self.exchange = exchange
+        self.finishIfDone(context: context)
+        // The rest of the request body, if any, is read and dropped.
+        self.releaseReads(context: context)
         if exchange.head.isKeepAlive {
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
         } else {
             let channel = context.channel
             context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
-        // The rest of the request body, if any, is read and dropped.
-        self.releaseReads(context: context)
-        self.finishIfDone(context: context)
     }
 
     private func finishIfDone(context: ChannelHandlerContext) {
@@ -302,8 +305,8 @@ final class ProxyHandler: ChannelDuplexHandler {
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
             case .end:
                 self.exchange?.transfer = nil
-                self.exchange?.isResponseComplete = true
                 self.endResponse(context: context)
+                return context.flush()
             case .failed(let error):
                 self.upstreamFailed(error, context: context)
             case .uploadDrained:
@@ -353,6 +356,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         self.respond(Self.upstreamFailure(error, upstream: exchange.upstream ?? "?"), context: context)
     }
+
 
     /// The one place where upstream failures become HTTP statuses.
     static func upstreamFailure(_ error: CurlError, upstream: String) -> ProxyResponse {

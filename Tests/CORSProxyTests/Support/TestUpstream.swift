@@ -68,6 +68,9 @@ final class TestUpstream: Sendable {
     }
 
     var requests: [Request] { self.record.withLock { $0.requests } }
+    var connectionsOpened: Int { self.record.withLock { $0.connectionsOpened } }
+    var connectionsClosed: Int { self.record.withLock { $0.connectionsClosed } }
+    var bytesStreamed: Int { self.record.withLock { $0.bytesStreamed } }
 
     /// Waits until `condition` holds on the record, polling; fails after `timeout`.
     func waitFor(
@@ -183,7 +186,7 @@ private final class UpstreamHandler: ChannelDuplexHandler {
             var headers = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Content-Length", "\(count)")])
             headers.add(name: "X-Upstream", value: "bytes")
             self.writeHead(.ok, headers, context: context)
-            self.stream(offset: 0, count: count, context: context)
+            self.stream(offset: 0, count: request.method == "HEAD" ? 0 : count, context: context)
         } else if path == "/infinite" {
             self.writeHead(.ok, HTTPHeaders([("Content-Type", "application/octet-stream")]), context: context)
             self.stream(offset: 0, count: Int.max, context: context)
