@@ -54,7 +54,8 @@ struct Serve: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         try CurlGlobal.initialize()
 
-        let curl = CurlLoop(logger: logger)
+        // The server drains first (ServiceGroup stops services in reverse order); what is left is cancelled.
+        let curl = CurlLoop(configuration: .init(drainTimeout: .seconds(5)), logger: logger)
         let server = ProxyServer(config: config, curl: curl, logger: logger)
         let address: ListenAddress
         do {

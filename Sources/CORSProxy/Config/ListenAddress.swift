@@ -15,17 +15,11 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// Parses `HOST:PORT`, `[IPV6]:PORT`.
     public init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":") else { return nil }
-        var host = String(text[..<colon])
-        let portText = text[text.index(after: colon)...]
-        guard let port = Int(portText), (0...65535).contains(port), portText.allSatisfy(\.isASCII) else { return nil }
-        if host.hasPrefix("[") {
-            guard host.hasSuffix("]"), host.count > 2 else { return nil }
-            host = String(host.dropFirst().dropLast())
-        } else if host.contains(":") {
-            return nil
-        }
-        guard !host.isEmpty else { return nil }
-        self.init(host: host, port: port)
+        let hostText = text[..<colon]
+        guard let port = Origin.parsePort(text[text.index(after: colon)...]),
+            let host = Origin.normalizedHost(hostText)
+        else { return nil }
+        self.init(host: host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host, port: port)
     }
 
     /// The host as it appears in a URL or `Host` header: IPv6 in brackets.

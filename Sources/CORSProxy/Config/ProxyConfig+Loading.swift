@@ -126,6 +126,9 @@ struct ConfigReader {
             config.cors = self.readCORS(value)
         }
         if let value = root["allowedHosts"], let hosts = self.strings(value, at: "allowedHosts") {
+            if hosts.isEmpty {
+                self.fail("allowedHosts", "empty: list at least one host name, or leave the key out for the default (the listen host, localhost, 127.0.0.1, [::1])")
+            }
             config.allowedHosts = hosts.compactMap { path, host in
                 let normalized = Origin.normalizedHost(Substring(host))
                 if normalized == nil { self.fail(path, "\"\(host)\" is not a host name (no scheme, no port)") }

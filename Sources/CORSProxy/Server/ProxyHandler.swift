@@ -100,7 +100,15 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let uri = head.uri
         let path = uri.prefix { $0 != "?" }
-        if path == Self.healthPath && (head.method == .GET || head.method == .HEAD) {
+        // Judged first, so every answer below carries the CORS headers this origin earned.
+        let verdict = self.shared.policy.judge(origin: head.headers.first(name: "origin"))
+        self.exchange?.verdict = verdict
+        if path == Self.healthPath {
+            guard head.method == .GET || head.method == .HEAD else {
+                var response = ProxyResponse.json(.methodNotAllowed, error: "method_not_allowed", message: "\(Self.healthPath) answers GET and HEAD")
+                response.headers.add(name: "Allow", value: "GET, HEAD")
+                return self.respond(response, context: context)
+            }
             return self.respond(.text(.ok, "ok"), context: context)
         }
         guard uri.hasPrefix("/") else {
@@ -123,8 +131,6 @@ final class ProxyHandler: ChannelDuplexHandler {
                 context: context
             )
         }
-        let verdict = self.shared.policy.judge(origin: head.headers.first(name: "origin"))
-        self.exchange?.verdict = verdict
         self.exchange?.proxyBase = "\(self.shared.scheme)://\(host)"
         let requestMethod = head.headers.first(name: "access-control-request-method")
         if head.method == .OPTIONS, let requestMethod, verdict != .absent {
@@ -360,7 +366,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     /// The one place where upstream failures become HTTP statuses.
     static func upstreamFailure(_ error: CurlError, upstream: String) -> ProxyResponse {
-        let details = ["upstream": upstream, "cause": error.message, "curlCode": String(error.code)]
+        let details: [String: Any] = ["upstream": upstream, "cause": error.message, "curlCode": error.code]
         if error.isTimeout {
             return .json(.gatewayTimeout, error: "upstream_timeout", message: "\(upstream) did not answer in time: \(error.message)", details: details)
         }

@@ -10,10 +10,10 @@ struct ProxyResponse {
     var body: ByteBuffer
 
     /// A JSON error body: `{"error": kind, "message": …, …details}`.
-    static func json(_ status: HTTPResponseStatus, error kind: String, message: String, details: [String: String] = [:])
+    static func json(_ status: HTTPResponseStatus, error kind: String, message: String, details: [String: Any] = [:])
         -> ProxyResponse
     {
-        var object: [String: String] = details
+        var object = details
         object["error"] = kind
         object["message"] = message
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)

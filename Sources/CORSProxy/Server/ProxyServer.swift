@@ -15,6 +15,8 @@ public final class ProxyServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let quiesce: ServerQuiescingHelper
     private let drainTimeout: Duration
+    /// Open client connections, so the ones still busy when the drain timeout passes can be closed.
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     /// - Parameters:
     ///   - config: The checked config.
@@ -43,8 +45,9 @@ public final class ProxyServer: Service, Sendable {
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .childChannelInitializer { [self] channel in
+                self.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(context: context))
                 }
@@ -53,6 +56,14 @@ public final class ProxyServer: Service, Sendable {
             .get()
         let port = channel.localAddress?.port ?? context.config.listen.port
         return ListenAddress(host: context.config.listen.host, port: port)
+    }
+
+    private func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        self.connections.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = self.connections.withLock { $0.removeValue(forKey: id) }
+        }
     }
 
     /// Runs until graceful shutdown, then drains.
@@ -79,5 +90,8 @@ public final class ProxyServer: Service, Sendable {
         let timeout = loop.scheduleTask(in: .nanoseconds(Int64(self.drainTimeout / .nanoseconds(1)))) { finish() }
         _ = try? await done.futureResult.get()
         timeout.cancel()
+        // Past the drain timeout: close what is still open; their transfers are cancelled with them.
+        let remaining = self.connections.withLock { Array($0.values) }
+        for channel in remaining { try? await channel.close() }
     }
 }

@@ -26,11 +26,14 @@ struct Router: Sendable {
     /// Maps an absolute URL on one of the upstreams back to the proxy, when the proxy would route the result to
     /// that same upstream; otherwise returns it unchanged. Used for `Location` and `Link`.
     func rewrite(_ url: Substring, proxyBase: String) -> String {
-        let lowered = url.lowercased()
-        for route in self.routes {
-            let base = route.upstream.description.lowercased()
-            guard lowered.hasPrefix(base) else { continue }
-            let rest = url.dropFirst(base.count)
+        // Compare origins normalised (case, default port); paths stay case-sensitive.
+        guard let (scheme, afterScheme) = Origin.splitScheme(String(url)) else { return String(url) }
+        let authorityEnd = afterScheme.firstIndex { "/?#".contains($0) } ?? afterScheme.endIndex
+        guard let origin = UpstreamURL("\(scheme)://\(afterScheme[..<authorityEnd])")?.origin else { return String(url) }
+        let pathAndRest = afterScheme[authorityEnd...]
+        for route in self.routes where route.upstream.origin == origin {
+            guard pathAndRest.hasPrefix(route.upstream.basePath) else { continue }
+            let rest = pathAndRest.dropFirst(route.upstream.basePath.count)
             guard rest.isEmpty || "/?#".contains(rest.first!) else { continue }
             var path = rest.prefix { $0 != "?" && $0 != "#" }
             if path.isEmpty { path = "/" }
