@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+/// `corsproxy` as a user runs it: its own process, its own output, signals.
+@Suite("corsproxy command line")
+struct CommandLineTests {
+    static func config(upstream: String) -> String {
+        testConfig(upstream: upstream)
+    }
+
+    /// Runs `corsproxy ARGS` to completion, returning exit status, stdout and stderr.
+    static func corsproxy(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func writeTemporary(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString).json").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("validate: exit 0 on a good config, 1 with one line per problem naming the key path")
+    func validate() async throws {
+        let good = try Self.writeTemporary(testConfig(upstream: "https://sandbox.procore.com"))
+        let ok = try await Self.corsproxy(["validate", "--config", good])
+        #expect(ok.status == 0)
+        let bad = try Self.writeTemporary(
+            #"{"routes": [{"prefix": "/", "upstream": "https://a.example"}], "cors": {"allowedOrigins": ["http://localhost:3000", "https://ok.example", "htp://x"], "maxAge": "10"}}"#
+        )
+        let result = try await Self.corsproxy(["validate", "--config", bad])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.split(separator: "\n").map(String.init) == [
+                "\(bad): cors.allowedOrigins[2]: \"htp://x\" is not an origin",
+                "\(bad): cors.maxAge: expected a number, found a string",
+            ]
+        )
+        let missing = try await Self.corsproxy(["validate", "--config", "/nonexistent/proxy.json"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("/nonexistent/proxy.json: cannot read the file"))
+    }
+
+    @Test("serve refuses a bad config with the same lines, and a bad --listen")
+    func serveBadConfig() async throws {
+        let bad = try Self.writeTemporary(#"{"routes": []}"#)
+        let result = try await Self.corsproxy(["serve", "--config", bad])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("\(bad): routes: at least one route is required"))
+        let listen = try await Self.corsproxy(["serve", "--config", bad, "--listen", "nope"])
+        #expect(listen.status != 0)
+        #expect(listen.stderr.contains("--listen"))
+    }
+
+    @Test("serve prints its address when ready, forwards, logs one line per request without the token")
+    func serveForwardsAndLogs() async throws {
+        try await withUpstream { upstream in
+            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
+            let token = "eyJhbGciOiJFUzUxMiJ9.c2VjcmV0.c2lnbmF0dXJl"
+            let result = try await http(
+                proxy.url + "/rest/v1.0/me?access_token=\(token)&page=1",
+                headers: ["Origin: http://localhost:3000", "Authorization: Bearer \(token)"]
+            )
+            #expect(result.status == 200)
+            #expect(try await proxy.stop() == 0)
+            let log = proxy.stderr
+            #expect(!log.contains(token), "the token must never be logged")
+            let requestLines = log.split(separator: "\n").filter { $0.contains("http.target=") }
+            #expect(requestLines.count == 1)
+            #expect(requestLines.first?.contains("http.target=/rest/v1.0/me?access_token=REDACTED&page=1") == true)
+            #expect(requestLines.first?.contains("cors.rule=http://localhost:3000") == true)
+        }
+    }
+
+    @Test("SIGTERM and SIGINT let the request in flight finish, then exit 0", arguments: [SIGTERM, SIGINT])
+    func gracefulShutdown(signal: Int32) async throws {
+        try await withUpstream { upstream in
+            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
+            async let inFlight = http(proxy.url + "/slow-head?ms=1500")
+            try await upstream.waitFor("the request to reach the upstream") { !$0.requests.isEmpty }
+            kill(proxy.pid, signal)
+            let result = try await inFlight
+            #expect(result.status == 200)
+            #expect(result.text == "slow")
+            #expect(try await proxy.waitForExit(timeout: .seconds(15)) == 0)
+            // Once drained the listener is gone.
+            let after = try await http(proxy.url + "/echo", extra: ["--max-time", "2"])
+            #expect(after.status == 0)
+        }
+    }
+
+    @Test("a 256 MiB download and upload pass through with the proxy's resident memory within a few MiB of idle")
+    func boundedMemory() async throws {
+        let size = 256 * 1024 * 1024
+        try await withUpstream { upstream in
+            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
+            _ = try await http(proxy.url + "/echo")
+            let idle = try proxy.memory().rss
+            proxy.resetPeak()
+            let download = try await http(proxy.url + "/bytes/\(size)", extra: ["-o", "/dev/null"])
+            #expect(download.status == 200)
+            let file = try patternFile(count: size)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let upload = try await http(proxy.url + "/upload", method: "PUT", bodyFile: file)
+            #expect(try upload.json()["bodyLength"] as? Int == size)
+            let peak = try proxy.memory().peak
+            #expect(try await proxy.stop() == 0)
+            let growthMiB = Double(peak - idle) / 1024
+            #expect(growthMiB < 16, "idle \(idle) KiB, peak \(peak) KiB while moving 2 × 256 MiB")
+        }
+    }
+}
