@@ -2,7 +2,7 @@
 # each installs what it lacks first.
 SWIFT ?= swift
 CONFIG ?= proxy.json
-APT_PACKAGES = libcurl4-openssl-dev pkg-config curl
+APT_PACKAGES = libcurl4-openssl-dev pkg-config curl nginx
 
 .PHONY: run test build release deps
 

@@ -57,7 +57,6 @@ public final class CurlLoop: Service, @unchecked Sendable {
     // Loop thread only.
     private var active: [ObjectIdentifier: Transfer] = [:]
     private var dirty: [Transfer] = []
-    private var idleHandles: [UnsafeMutableRawPointer] = []
     private var drainDeadline: ContinuousClock.Instant?
 
     /// Creates the multi handle and starts the loop thread. Call ``CurlGlobal/initialize()`` first.
@@ -171,8 +170,6 @@ public final class CurlLoop: Service, @unchecked Sendable {
             transfer.sink([.failed(CurlError(code: CURLE_ABORTED_BY_CALLBACK, errorBuffer: "the proxy is shutting down"))])
         }
         self.flushDirty()
-        for easy in self.idleHandles { curl_easy_cleanup(easy) }
-        self.idleHandles.removeAll()
         curl_multi_cleanup(self.multi)
         self.logger.debug("curl loop stopped")
         let waiters = self.completion.withLock { state in
@@ -204,7 +201,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
 
     private func attach(_ transfer: Transfer) {
         guard !transfer.isCancelled else { return }
-        guard let easy = self.idleHandles.popLast() ?? curl_easy_init() else {
+        guard let easy = curl_easy_init() else {
             transfer.pendingTerminal = .failed(CurlError(code: CURLE_OUT_OF_MEMORY, errorBuffer: ""))
             transfer.markDirty()
             return
@@ -260,8 +257,12 @@ public final class CurlLoop: Service, @unchecked Sendable {
         }
     }
 
-    /// Removes the transfer's handle from the multi (never from inside a callback), returns the handle to the
-    /// pool, and drops the reference taken in ``attach(_:)``.
+    /// Removes the transfer's handle from the multi (never from inside a callback), frees it, and drops the
+    /// reference taken in ``attach(_:)``.
+    ///
+    /// Handles are not pooled: with libcurl 7.88, an easy handle reused after `curl_easy_reset` fails its next
+    /// multiplexed HTTP/2 stream with CURLE_BAD_FUNCTION_ARGUMENT (`HTTP2Tests` shows it). Connections, DNS and
+    /// TLS sessions live in the multi handle, so nothing that matters is lost.
     private func detach(_ transfer: Transfer) {
         if let easy = transfer.easy {
             curl_multi_remove_handle(self.multi, easy)
@@ -271,8 +272,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
 
     private func release(_ transfer: Transfer) {
         if let easy = transfer.easy {
-            curl_easy_reset(easy)
-            self.idleHandles.append(easy)
+            curl_easy_cleanup(easy)
             transfer.easy = nil
         }
         if let list = transfer.headerList {

@@ -16,7 +16,17 @@ extension Transfer {
         try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, ""))
         // Bytes pass through as sent: no Content-Encoding decoding.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_CONTENT_DECODING, 0))
-        try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
+        if let caFile = request.caFile {
+            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CAINFO, caFile))
+        }
+        if request.isHTTP2 {
+            // HTTP/2 over TLS (ALPN), multiplexed on one connection per upstream (CURLPIPE_MULTIPLEX is the
+            // multi default); PIPEWAIT makes a burst wait for that connection instead of opening more.
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+        } else {
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
+        }
         // Signals are not thread-safe; Debian's threaded resolver keeps DNS timeouts working without them.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))

@@ -20,6 +20,11 @@ public struct TransferRequest: Sendable {
     public var connectTimeoutMilliseconds: Int
     /// Whole-transfer timeout in milliseconds; 0 means none.
     public var totalTimeoutMilliseconds: Int
+    /// Speak HTTP/2 to the upstream (TLS ALPN for https, prior knowledge for http) and multiplex requests on
+    /// one connection; HTTP/1.1 keep-alive otherwise.
+    public var isHTTP2: Bool
+    /// A PEM file of CA certificates to trust for this upstream instead of the system's; `nil` for the system's.
+    public var caFile: String?
 
     /// - Parameters:
     ///   - method: The request method, sent as is.
@@ -28,13 +33,17 @@ public struct TransferRequest: Sendable {
     ///   - body: How the body is framed.
     ///   - connectTimeoutMilliseconds: Connect timeout; 0 uses libcurl's default.
     ///   - totalTimeoutMilliseconds: Whole-transfer timeout; 0 means none.
+    ///   - isHTTP2: Speak HTTP/2 to the upstream and multiplex.
+    ///   - caFile: CA certificates to trust instead of the system's.
     public init(
         method: String,
         url: String,
         headers: [(name: String, value: String)],
         body: Body,
         connectTimeoutMilliseconds: Int = 0,
-        totalTimeoutMilliseconds: Int = 0
+        totalTimeoutMilliseconds: Int = 0,
+        isHTTP2: Bool = false,
+        caFile: String? = nil
     ) {
         self.method = method
         self.url = url
@@ -42,5 +51,7 @@ public struct TransferRequest: Sendable {
         self.body = body
         self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
         self.totalTimeoutMilliseconds = totalTimeoutMilliseconds
+        self.isHTTP2 = isHTTP2
+        self.caFile = caFile
     }
 }

@@ -66,9 +66,8 @@ struct StreamingTests {
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
                 let result = try await http(proxy.url + "/infinite", extra: ["--max-time", "1"])
                 #expect(result.exitCode == 28)
-                let abortedAt = ContinuousClock.now
+                // Without cancellation the transfer would run until the proxy shuts down.
                 try await upstream.waitFor("the upstream connection to close", timeout: .seconds(3)) { $0.connectionsClosed == 1 }
-                #expect(ContinuousClock.now - abortedAt < .seconds(2))
                 let line = try #require(proxy.logLines.first)
                 #expect(line.contains("note=client closed the connection"))
                 // The proxy keeps serving, on a new upstream connection (the broken one was not reused).

@@ -156,7 +156,7 @@ struct ConfigReader {
         var routes: [ProxyConfig.Route] = []
         for (index, item) in items.enumerated() {
             let path = "routes[\(index)]"
-            let known = ["prefix", "upstream", "stripPrefix", "forwardCookies"]
+            let known = ["prefix", "upstream", "stripPrefix", "forwardCookies", "http2", "caFile"]
             guard let object = self.object(item, at: path, known: known) else { continue }
             var prefix: String?
             var upstream: UpstreamURL?
@@ -181,8 +181,23 @@ struct ConfigReader {
             }
             let strip = object["stripPrefix"].flatMap { self.bool($0, at: "\(path).stripPrefix") } ?? false
             let cookies = object["forwardCookies"].flatMap { self.bool($0, at: "\(path).forwardCookies") } ?? false
+            let http2 = object["http2"].flatMap { self.bool($0, at: "\(path).http2") } ?? false
+            if http2, let upstream, upstream.scheme != "https" {
+                // libcurl 7.88 fails multiplexed h2c (prior knowledge) streams with "Error in the HTTP2 framing
+                // layer"; over TLS it multiplexes correctly.
+                self.fail("\(path).http2", "HTTP/2 needs an https upstream (cleartext h2c is not supported)")
+            }
+            let caFile = object["caFile"].flatMap { self.string($0, at: "\(path).caFile") }
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                self.fail("\(path).caFile", "\"\(caFile)\" is not a readable file")
+            }
+            if caFile != nil, let upstream, upstream.scheme != "https" {
+                self.fail("\(path).caFile", "only an https upstream uses a CA file")
+            }
             if let prefix, let upstream {
-                routes.append(.init(prefix: prefix, upstream: upstream, stripPrefix: strip, forwardCookies: cookies))
+                routes.append(
+                    .init(prefix: prefix, upstream: upstream, stripPrefix: strip, forwardCookies: cookies, http2: http2, caFile: caFile)
+                )
             }
         }
         return routes

@@ -9,6 +9,10 @@ public struct ProxyConfig: Sendable {
         /// Pass `Cookie` and `Set-Cookie` through; off by default so cookies of different upstreams never mix
         /// on the proxy's origin.
         public var forwardCookies: Bool
+        /// Speak HTTP/2 to the (https) upstream and multiplex all requests on one connection.
+        public var http2: Bool = false
+        /// A PEM file of CA certificates to trust for this upstream instead of the system store.
+        public var caFile: String?
     }
 
     /// What the proxy does with a request from an origin that no pattern admits.

@@ -270,7 +270,9 @@ final class ProxyHandler: ChannelDuplexHandler {
             headers: headers,
             body: Self.bodyFraming(head),
             connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
-            totalTimeoutMilliseconds: Int(timeouts.total * 1000)
+            totalTimeoutMilliseconds: Int(timeouts.total * 1000),
+            isHTTP2: route.http2,
+            caFile: route.caFile
         )
         let id = self.exchange?.id ?? 0
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)

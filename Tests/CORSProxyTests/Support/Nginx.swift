@@ -1,0 +1,81 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Debian's nginx, started on a free loopback port with a config written by the test: a real upstream peer
+/// for what the in-process upstream does not speak (HTTP/2).
+final class Nginx: Sendable {
+    let port: Int
+    let isTLS: Bool
+    private let process: Process
+    let directory: String
+
+    var url: String { "\(self.isTLS ? "https" : "http")://127.0.0.1:\(self.port)" }
+    /// The self-signed certificate nginx serves with TLS, for `caFile`.
+    var certificate: String { "\(self.directory)/cert.pem" }
+
+    private init(port: Int, isTLS: Bool, process: Process, directory: String) {
+        self.port = port
+        self.isTLS = isTLS
+        self.process = process
+        self.directory = directory
+    }
+
+    /// Starts nginx with `server` as the body of its one `server {}` block; `PORT` in it is replaced. With
+    /// `tls`, a self-signed certificate for 127.0.0.1 is made, and `CERT` and `KEY` are replaced by its files.
+    static func start(server: String, tls: Bool = false) async throws -> Nginx {
+        let port = try await freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-nginx-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if tls {
+            let status = try await run("/usr/bin/openssl", [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout", "\(directory)/key.pem", "-out", "\(directory)/cert.pem",
+            ], stdout: FileHandle(forWritingAtPath: "/dev/null"))
+            guard status == 0 else { throw TestFailure("openssl could not make a test certificate") }
+        }
+        let server = server.replacingOccurrences(of: "CERT", with: "\(directory)/cert.pem")
+            .replacingOccurrences(of: "KEY", with: "\(directory)/key.pem")
+        let config = """
+            daemon off; master_process off; worker_processes 1;
+            error_log \(directory)/error.log; pid \(directory)/nginx.pid;
+            events { worker_connections 1024; }
+            http {
+                access_log off;
+                client_body_temp_path \(directory)/body; proxy_temp_path \(directory)/proxy;
+                fastcgi_temp_path \(directory)/fastcgi; uwsgi_temp_path \(directory)/uwsgi; scgi_temp_path \(directory)/scgi;
+                server { \(server.replacingOccurrences(of: "PORT", with: "\(port)")) }
+            }
+            """
+        try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/nginx.conf"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        process.arguments = ["-p", directory, "-c", "\(directory)/nginx.conf", "-e", "\(directory)/error.log"]
+        try process.run()
+        let nginx = Nginx(port: port, isTLS: tls, process: process, directory: directory)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await http(nginx.url + "/", extra: ["--max-time", "1", "-k"]).status == 0 {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                let log = (try? String(contentsOfFile: "\(directory)/error.log", encoding: .utf8)) ?? ""
+                throw TestFailure("nginx did not start: \(log)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return nginx
+    }
+
+    /// Kills nginx (it is a throwaway test peer; nothing to drain) and removes its directory.
+    func stop() {
+        kill(self.process.processIdentifier, SIGKILL)
+        self.process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: self.directory)
+    }
+
+    static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+}
