@@ -43,6 +43,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if let listen, let address = ListenAddress(listen) { config.listen = address }
+        for warning in config.lint() {
+            FileHandle.standardError.write(Data((warning.warningLine(file: self.options.config) + "\n").utf8))
+        }
 
         let level = Logger.Level(rawValue: self.logLevel) ?? .info
         LoggingSystem.bootstrap { label in

@@ -14,6 +14,9 @@ struct Validate: ParsableCommand {
     func run() throws {
         do {
             let config = try ProxyConfig.load(path: self.options.config)
+            for warning in config.lint() {
+                FileHandle.standardError.write(Data((warning.warningLine(file: self.options.config) + "\n").utf8))
+            }
             print("\(self.options.config): ok (\(config.routes.count) route(s), \(config.cors.allowedOrigins.count) allowed origin pattern(s), listen \(config.listen))")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))

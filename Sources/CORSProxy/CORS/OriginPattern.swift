@@ -28,6 +28,11 @@ public struct OriginPattern: Sendable, CustomStringConvertible {
     /// Parses a pattern; on failure returns why, for the config error line.
     public static func parse(_ text: String) -> Result<OriginPattern, PatternError> {
         if text == "*" { return .success(OriginPattern(source: text, kind: .any)) }
+        if text.lowercased() == "null" {
+            return .failure(
+                PatternError("\"null\" cannot be allowed safely: sandboxed iframes and file:, data: pages of any site send Origin: null")
+            )
+        }
         if text.hasPrefix("re:") {
             let expression = String(text.dropFirst(3))
             guard !expression.isEmpty, let box = RegexBox(expression) else {
@@ -113,10 +118,13 @@ public struct PatternError: Error, Sendable, CustomStringConvertible {
 final class RegexBox: @unchecked Sendable {
     // @unchecked: the Regex is created once and only read; whole-match on an immutable Regex is thread-safe.
     private let regex: Regex<AnyRegexOutput>
+    /// The expression as written, without `re:`.
+    let source: String
 
     init?(_ expression: String) {
         guard let regex = try? Regex(expression) else { return nil }
         self.regex = regex
+        self.source = expression
     }
 
     func wholeMatches(_ text: String) -> Bool {

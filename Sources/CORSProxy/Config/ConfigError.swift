@@ -8,6 +8,13 @@ public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension ConfigIssue {
+    /// The line `validate` and `serve` print for a warning: `proxy.json: warning: cors.maxAge: …`.
+    public func warningLine(file: String) -> String {
+        "\(file): warning: \(self)"
+    }
+}
+
 /// A config file that cannot be used: every problem found, one per line, each prefixed by the file name
 /// (`proxy.json: cors.allowedOrigins[2]: "htp://x" is not an origin`).
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
