@@ -46,6 +46,12 @@ struct CommandLineTests {
                 "\(bad): cors.maxAge: expected a number, found a string",
             ]
         )
+        let broad = try Self.writeTemporary(
+            #"{"routes": [{"prefix": "/", "upstream": "https://a.example"}], "cors": {"allowedOrigins": ["https://*.github.io"], "allowedHeaders": ["Authorization"]}}"#
+        )
+        let warned = try await Self.corsproxy(["validate", "--config", broad])
+        #expect(warned.status == 0, "warnings do not fail validation")
+        #expect(warned.stderr.hasPrefix("\(broad): warning: cors.allowedOrigins[0]: \"https://*.github.io\" spans the public suffix"))
         let missing = try await Self.corsproxy(["validate", "--config", "/nonexistent/proxy.json"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("/nonexistent/proxy.json: cannot read the file"))
