@@ -54,7 +54,7 @@ struct CORSResponseTests {
                     headers: ["Origin: \(Self.origin)", "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: x-secret"]
                 )
                 #expect(result.header("Access-Control-Allow-Headers")?.lowercased().contains("x-secret") == false)
-                let line = try #require(proxy.logLines.first { $0.contains("cors.preflight=true") })
+                let line = try #require(proxy.logLines.first { $0.contains("cors.request=preflight") })
                 #expect(line.contains("cors.refusal=header x-secret is not in cors.allowedHeaders"))
                 #expect(line.contains("Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response."))
                 #expect(upstream.requests.isEmpty)

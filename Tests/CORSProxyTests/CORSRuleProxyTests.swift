@@ -53,7 +53,7 @@ struct CORSRuleProxyTests {
                 let privateNetworkOK = !item.privateNetwork || result.header("Access-Control-Allow-Private-Network") == "true"
                 let browserAccepts = result.header("Access-Control-Allow-Origin") == "http://localhost:3000" && methodOK && headersOK && privateNetworkOK
                 #expect(browserAccepts == (item.refusedBy == nil))
-                let line = try #require(proxy.logLines.first { $0.contains("cors.preflight=true") })
+                let line = try #require(proxy.logLines.first { $0.contains("cors.request=preflight") })
                 if let reason = item.chromeReason {
                     #expect(line.contains("has been blocked by CORS policy: Response to preflight request doesn't pass access control check: \(reason)"), "\(line)")
                 } else {

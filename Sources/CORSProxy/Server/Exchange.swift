@@ -62,8 +62,10 @@ struct Exchange {
             metadata["cors.origin"] = "\(origin)"
             if let hint { metadata["cors.hint"] = "\(hint)" }
         }
+        if self.verdict != .absent {
+            metadata["cors.request"] = self.isPreflight ? "preflight" : "actual"
+        }
         if self.isPreflight {
-            metadata["cors.preflight"] = "true"
             metadata["cors.requestMethod"] = "\(self.head.headers.first(name: "access-control-request-method") ?? "")"
             let requested = self.head.headers["access-control-request-headers"].joined(separator: ",")
             if !requested.isEmpty { metadata["cors.requestHeaders"] = "\(requested)" }
