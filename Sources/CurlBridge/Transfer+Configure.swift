@@ -33,6 +33,11 @@ extension Transfer {
         try check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 64 * 1024))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMilliseconds))
+        if request.stallTimeoutSeconds > 0 {
+            // Below 1 byte/s for that long: a head that never comes, or a body that stalls.
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1))
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, request.stallTimeoutSeconds))
+        }
         self.errorBuffer[0] = 0
         try check(ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, self.errorBuffer))
         try check(ccurl_easy_setopt_ptr(easy, CURLOPT_PRIVATE, userdata))

@@ -123,6 +123,12 @@ public final class Transfer: @unchecked Sendable {
         if !wasCancelled { self.loop?.submit(.cancel(self)) }
     }
 
+    /// Whether libcurl is paused because the owner has not consumed what it was given: the client is not
+    /// reading.
+    public var isWaitingForConsumer: Bool {
+        self.mailbox.withLock { $0.isReceivePaused }
+    }
+
     var isCancelled: Bool {
         self.mailbox.withLock { $0.isCancelled }
     }

@@ -20,6 +20,9 @@ public struct TransferRequest: Sendable {
     public var connectTimeoutMilliseconds: Int
     /// Whole-transfer timeout in milliseconds; 0 means none.
     public var totalTimeoutMilliseconds: Int
+    /// Seconds the upstream may send nothing at all (no head, no body byte) before the transfer fails with a
+    /// timeout; a transfer paused for a slow client does not count. 0 means no limit.
+    public var stallTimeoutSeconds: Int = 0
     /// Speak HTTP/2 to the upstream (TLS ALPN for https, prior knowledge for http) and multiplex requests on
     /// one connection; HTTP/1.1 keep-alive otherwise.
     public var isHTTP2: Bool
@@ -33,6 +36,7 @@ public struct TransferRequest: Sendable {
     ///   - body: How the body is framed.
     ///   - connectTimeoutMilliseconds: Connect timeout; 0 uses libcurl's default.
     ///   - totalTimeoutMilliseconds: Whole-transfer timeout; 0 means none.
+    ///   - stallTimeoutSeconds: Longest time the upstream may send nothing; 0 means no limit.
     ///   - isHTTP2: Speak HTTP/2 to the upstream and multiplex.
     ///   - caFile: CA certificates to trust instead of the system's.
     public init(
@@ -42,6 +46,7 @@ public struct TransferRequest: Sendable {
         body: Body,
         connectTimeoutMilliseconds: Int = 0,
         totalTimeoutMilliseconds: Int = 0,
+        stallTimeoutSeconds: Int = 0,
         isHTTP2: Bool = false,
         caFile: String? = nil
     ) {
@@ -51,6 +56,7 @@ public struct TransferRequest: Sendable {
         self.body = body
         self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
         self.totalTimeoutMilliseconds = totalTimeoutMilliseconds
+        self.stallTimeoutSeconds = stallTimeoutSeconds
         self.isHTTP2 = isHTTP2
         self.caFile = caFile
     }

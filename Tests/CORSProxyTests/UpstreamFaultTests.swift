@@ -90,3 +90,70 @@ struct UpstreamFaultTests {
         }
     }
 }
+
+/// Faults of the upstream connection itself, before and after the head.
+@Suite("Upstream connection faults")
+struct UpstreamConnectionFaultTests {
+    @Test("a connection closed before the head → 502 naming the cause")
+    func resetBeforeHead() async throws {
+        try await withUpstream { upstream in
+            try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+                let result = try await http(proxy.url + "/reset-before-head", headers: ["Origin: http://localhost:3000"])
+                #expect(result.status == 502)
+                #expect(result.header("Access-Control-Allow-Origin") == "http://localhost:3000")
+                #expect(try result.json()["curlCode"] as? Int == 52, "CURLE_GOT_NOTHING")
+            }
+        }
+    }
+
+    @Test("a connection closed mid-body closes the client connection: the client sees the body is incomplete")
+    func resetMidBody() async throws {
+        try await withUpstream { upstream in
+            try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+                let result = try await http(proxy.url + "/reset-mid-body")
+                #expect(result.status == 200)
+                #expect(result.exitCode == 18, "curl: partial file")
+                #expect(result.body.count == 10)
+                #expect(try await http(proxy.url + "/echo").status == 200, "the proxy keeps serving")
+            }
+        }
+    }
+
+    @Test("a head that never comes → 504 after timeouts.idle")
+    func headNeverComes() async throws {
+        try await withUpstream { upstream in
+            try await withProxy(testConfig(upstream: upstream.url, extra: #""timeouts": {"idle": 1}"#)) { proxy in
+                let result = try await http(proxy.url + "/slow-head?ms=6000", headers: ["Origin: http://localhost:3000"])
+                #expect(result.status == 504)
+                #expect(try result.json()["error"] as? String == "upstream_timeout")
+            }
+        }
+    }
+
+    @Test("a body that stalls → the client connection is closed after timeouts.idle")
+    func bodyStalls() async throws {
+        try await withUpstream { upstream in
+            try await withProxy(testConfig(upstream: upstream.url, extra: #""timeouts": {"idle": 1}"#)) { proxy in
+                let result = try await http(proxy.url + "/stall")
+                #expect(result.status == 200)
+                #expect(result.exitCode == 18)
+                #expect(result.body.count == 10)
+            }
+        }
+    }
+
+    @Test("an invalid status line or header from the upstream → 502", arguments: [
+        "HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+        "NOT HTTP AT ALL\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+    ])
+    func brokenUpstream(answer: String) async throws {
+        let upstream = try await RawUpstream.start(answer: answer)
+        defer { Task { await upstream.stop() } }
+        try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+            let result = try await http(proxy.url + "/x", headers: ["Origin: http://localhost:3000"])
+            #expect(result.status == 502, "\(answer.debugDescription) → \(result.status) \(result.text)")
+            #expect(result.header("Access-Control-Allow-Origin") == "http://localhost:3000")
+        }
+    }
+}

@@ -108,7 +108,7 @@ struct ConfigReader {
 
     mutating func readConfig(_ document: JSONValue) -> ProxyConfig {
         var config = ProxyConfig()
-        let known = ["$schema", "listen", "routes", "cors", "allowedHosts", "timeouts"]
+        let known = ["$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits"]
         guard let root = self.object(document, at: "", known: known) else { return config }
         if let value = root["listen"], let text = self.string(value, at: "listen") {
             if let address = ListenAddress(text) {
@@ -135,7 +135,21 @@ struct ConfigReader {
                 return normalized
             }
         }
-        if let value = root["timeouts"], let object = self.object(value, at: "timeouts", known: ["connect", "total"]) {
+        if let value = root["limits"], let object = self.object(value, at: "limits", known: ["maxHeaderBytes", "maxBodyBytes"]) {
+            if let value = object["maxHeaderBytes"], let bytes = self.number(value, at: "limits.maxHeaderBytes", range: 1024...1_048_576) {
+                config.limits.maxHeaderBytes = Int(bytes)
+            }
+            if let value = object["maxBodyBytes"], let bytes = self.number(value, at: "limits.maxBodyBytes", range: 0...1e15) {
+                config.limits.maxBodyBytes = Int64(bytes)
+            }
+        }
+        if let value = root["timeouts"], let object = self.object(value, at: "timeouts", known: ["connect", "total", "idle", "clientHeader"]) {
+            if let idle = object["idle"], let seconds = self.number(idle, at: "timeouts.idle", range: 0...86400) {
+                config.timeouts.idle = seconds
+            }
+            if let header = object["clientHeader"], let seconds = self.number(header, at: "timeouts.clientHeader", range: 0.001...3600) {
+                config.timeouts.clientHeader = seconds
+            }
             if let connect = object["connect"], let seconds = self.number(connect, at: "timeouts.connect", range: 0.001...3600) {
                 config.timeouts.connect = seconds
             }

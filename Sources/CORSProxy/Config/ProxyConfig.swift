@@ -43,6 +43,20 @@ public struct ProxyConfig: Sendable {
         public var connect: Double = 10
         /// Time for a whole upstream exchange; 0 means no limit (long downloads stay possible).
         public var total: Double = 0
+        /// Longest stall allowed: an upstream that sends nothing (no head, no body byte) for this long gets
+        /// 504 or a closed connection, and so does a client that reads nothing of its response. 0 disables.
+        public var idle: Double = 60
+        /// Time a client has to send a complete request head, from connecting or from the end of its previous
+        /// exchange; then the connection is closed (slow-loris and idle keep-alive connections).
+        public var clientHeader: Double = 30
+    }
+
+    /// The `limits` object.
+    public struct Limits: Sendable {
+        /// Largest request head (request line and headers); larger gets 431.
+        public var maxHeaderBytes = 64 * 1024
+        /// Largest request body; larger gets 413. 0 means no limit.
+        public var maxBodyBytes: Int64 = 0
     }
 
     public var listen = ListenAddress(host: "127.0.0.1", port: 8787)
@@ -51,6 +65,7 @@ public struct ProxyConfig: Sendable {
     /// Host names (no port) a request's `Host` may name; others get 403 (DNS rebinding defence).
     public var allowedHosts: [String] = []
     public var timeouts = Timeouts()
+    public var limits = Limits()
 
     /// The `allowedHosts` in force: the configured list, or the listen host and the loopback names.
     public var effectiveAllowedHosts: Set<String> {

@@ -21,6 +21,9 @@ struct Exchange {
     var isResponseComplete = false
     var status: Int?
     var bytesSent = 0
+    var bodyBytesReceived: Int64 = 0
+    /// Close the connection after this response (the request body was not read to its end).
+    var mustClose = false
     var curlCode: Int?
     /// Why the browser will refuse this exchange, in the proxy's words.
     var refusal: String?
@@ -35,7 +38,7 @@ struct Exchange {
 
     /// HTTP/1.0 keep-alive must be announced; HTTP/1.1 close must be too.
     func addConnectionHeader(_ headers: inout HTTPHeaders) {
-        switch (self.head.isKeepAlive, self.head.version.minor) {
+        switch (self.head.isKeepAlive && !self.mustClose, self.head.version.minor) {
         case (false, 1...): headers.replaceOrAdd(name: "Connection", value: "close")
         case (true, 0): headers.replaceOrAdd(name: "Connection", value: "keep-alive")
         default: break

@@ -28,6 +28,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var isReadHeld = false
     private var hasPendingRead = false
     private var channelContext: ChannelHandlerContext?
+    /// Closes the connection when no complete request head arrives in `timeouts.clientHeader`.
+    private var headTimeout: Scheduled<Void>?
 
     init(context: ProxyContext) {
         self.shared = context
@@ -35,10 +37,37 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.channelContext = context
+        self.armHeadTimeout(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.headTimeout?.cancel()
         self.channelContext = nil
+    }
+
+    /// Gives the client `timeouts.clientHeader` to send its next complete request head (slow-loris defence;
+    /// also ends idle keep-alive connections).
+    private func armHeadTimeout(context: ChannelHandlerContext) {
+        self.headTimeout?.cancel()
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let timeout = TimeAmount.milliseconds(Int64(self.shared.config.timeouts.clientHeader * 1000))
+        self.headTimeout = context.eventLoop.scheduleTask(in: timeout) {
+            bound.value.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // No write completed for `timeouts.idle` while the transfer waits for this client: it is not reading.
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .write,
+            self.exchange?.transfer?.isWaitingForConsumer == true
+        {
+            self.exchange?.log(status: self.exchange?.status ?? 0, note: "client stopped reading; closed after timeouts.idle")
+            self.exchange?.transfer?.cancel()
+            self.exchange = nil
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Inbound
@@ -46,11 +75,18 @@ final class ProxyHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
+            self.headTimeout?.cancel()
+            self.headTimeout = nil
             self.nextExchangeID += 1
             self.exchange = Exchange(id: self.nextExchangeID, head: head, logger: self.shared.logger)
             self.route(head, context: context)
         case .body(let buffer):
             guard let transfer = self.exchange?.transfer else { return }
+            self.exchange?.bodyBytesReceived += Int64(buffer.readableBytes)
+            let limit = self.shared.config.limits.maxBodyBytes
+            if limit > 0, let received = self.exchange?.bodyBytesReceived, received > limit {
+                return self.refuseOversizedBody(context: context)
+            }
             if transfer.appendBody(buffer) { self.isReadHeld = true }
         case .end:
             guard var exchange = self.exchange else { return }
@@ -139,6 +175,13 @@ final class ProxyHandler: ChannelDuplexHandler {
         if case .refused(let origin, let hint) = verdict, self.shared.config.cors.disallowedOrigin == .reject {
             self.exchange?.chromeReason = Self.missingAllowOrigin
             return self.respond(Self.originRefusal(origin: origin, hint: hint), context: context)
+        }
+        let limit = self.shared.config.limits.maxBodyBytes
+        if limit > 0, let length = head.headers.first(name: "content-length").flatMap({ Int64($0) }), length > limit {
+            // Answered before the body is read, so the connection cannot be reused.
+            self.exchange?.mustClose = true
+            self.exchange?.isRequestComplete = true
+            return self.respond(Self.bodyTooLarge(limit), context: context)
         }
         guard let route = self.shared.router.route(for: path) else {
             return self.respond(
@@ -232,7 +275,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         self.finishIfDone(context: context)
         // The rest of the request body, if any, is read and dropped.
         self.releaseReads(context: context)
-        if exchange.head.isKeepAlive {
+        if exchange.head.isKeepAlive && !exchange.mustClose {
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
         } else {
             let channel = context.channel
@@ -244,6 +287,29 @@ final class ProxyHandler: ChannelDuplexHandler {
         guard let exchange = self.exchange, exchange.isRequestComplete, exchange.isResponseComplete else { return }
         exchange.log(status: exchange.status ?? 0)
         self.exchange = nil
+        self.armHeadTimeout(context: context)
+    }
+
+    /// A body larger than `limits.maxBodyBytes`: 413 if nothing was answered yet, and the connection closes
+    /// either way (the rest of the body is not read).
+    private func refuseOversizedBody(context: ChannelHandlerContext) {
+        guard var exchange = self.exchange else { return }
+        exchange.transfer?.cancel()
+        exchange.transfer = nil
+        exchange.mustClose = true
+        self.exchange = exchange
+        if exchange.isResponseStarted {
+            exchange.log(status: exchange.status ?? 0, note: "request body over limits.maxBodyBytes")
+            self.exchange = nil
+            context.close(promise: nil)
+            return
+        }
+        self.exchange?.isRequestComplete = true
+        self.respond(Self.bodyTooLarge(self.shared.config.limits.maxBodyBytes), context: context)
+    }
+
+    static func bodyTooLarge(_ limit: Int64) -> ProxyResponse {
+        .json(.payloadTooLarge, error: "body_too_large", message: "the request body is larger than limits.maxBodyBytes (\(limit) bytes)", details: ["limit": limit])
     }
 
     // MARK: Upstream
@@ -271,6 +337,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             body: Self.bodyFraming(head),
             connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
             totalTimeoutMilliseconds: Int(timeouts.total * 1000),
+            stallTimeoutSeconds: Int(timeouts.idle.rounded(.up)),
             isHTTP2: route.http2,
             caFile: route.caFile
         )
@@ -326,6 +393,23 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func writeUpstreamHead(_ upstream: TransferResponseHead, context: ChannelHandlerContext) {
         guard var exchange = self.exchange else { return }
+        let lengths = Set(upstream.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value))
+        if lengths.count > 1 {
+            // RFC 9112 §6.3: differing lengths make the framing unknowable; never pass them on.
+            exchange.transfer?.cancel()
+            exchange.transfer = nil
+            exchange.mustClose = true
+            self.exchange = exchange
+            return self.respond(
+                .json(
+                    .badGateway,
+                    error: "upstream_error",
+                    message: "\(exchange.upstream ?? "the upstream") sent conflicting Content-Length headers",
+                    details: ["upstream": exchange.upstream ?? "?", "cause": "conflicting Content-Length: \(lengths.sorted().joined(separator: ", "))"]
+                ),
+                context: context
+            )
+        }
         let base = exchange.proxyBase
         let router = self.shared.router
         var (headers, vary) = HeaderFilter.responseHeaders(
@@ -359,6 +443,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         if exchange.isResponseStarted {
             exchange.log(status: exchange.status ?? 0, note: "upstream failed mid-response: \(error.message)")
             self.exchange = nil
+            // What arrived before the failure goes out first; the close then marks the body incomplete.
+            context.flush()
             context.close(promise: nil)
             return
         }

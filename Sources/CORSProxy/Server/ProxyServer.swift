@@ -48,8 +48,21 @@ public final class ProxyServer: Service, Sendable {
             .childChannelInitializer { [self] channel in
                 self.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(context: context))
+                    var limits = NIOHTTPDecoderLimitConfiguration()
+                    limits.maxHeaderListSize = context.config.limits.maxHeaderBytes
+                    limits.maxHeaderFieldSize = context.config.limits.maxHeaderBytes
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.configureHTTPServerPipeline(
+                        withErrorHandling: false,
+                        withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+                        withDecoderLimitConfiguration: limits
+                    )
+                    try pipeline.addHandler(ProtocolErrorHandler())
+                    let idle = context.config.timeouts.idle
+                    if idle > 0 {
+                        try pipeline.addHandler(IdleStateHandler(writeTimeout: .milliseconds(Int64(idle * 1000))))
+                    }
+                    try pipeline.addHandler(ProxyHandler(context: context))
                 }
             }
             .bind(host: context.config.listen.host, port: context.config.listen.port)

@@ -29,3 +29,33 @@ func rawExchange(port: Int, _ request: String, timeout: Duration = .seconds(5)) 
     }
     return String(decoding: received, as: UTF8.self)
 }
+
+/// A raw TCP connection kept open by the test: to send a request and then deliberately not read.
+final class RawClient {
+    private let fd: Int32
+
+    init(port: Int) throws {
+        self.fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var receiveBuffer: Int32 = 4096
+        setsockopt(self.fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(self.fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect() failed") }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ Glibc.send(self.fd, $0.baseAddress, $0.count, 0) }) == bytes.count else {
+            throw TestFailure("send() failed")
+        }
+    }
+
+    func close() {
+        Glibc.close(self.fd)
+    }
+}

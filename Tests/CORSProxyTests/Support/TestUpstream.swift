@@ -15,6 +15,8 @@ import Synchronization
 /// - `/status/N`: status N with a small JSON body;
 /// - `/slow-head?ms=N`: the head after N ms;
 /// - `/stall`: a head promising 1000 bytes, 10 of them, then nothing;
+/// - `/reset-before-head`: the connection closed without an answer;
+/// - `/reset-mid-body`: a head promising 1000 bytes, 10 of them, then the connection closed;
 /// - `/headers?name=value&…`: a 200 with those response headers (repeated names allowed);
 /// - `/redirect?to=URL`: a 302 to URL;
 /// - `/slow-read…`: like `/echo`, but reads the request body slowly (5 ms between socket reads).
@@ -200,6 +202,14 @@ private final class UpstreamHandler: ChannelDuplexHandler {
             context.eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) {
                 let (handler, context) = bound.value
                 handler.writeSimple(.ok, HTTPHeaders([("Content-Type", "text/plain")]), body: "slow", context: context)
+            }
+        } else if path == "/reset-before-head" {
+            context.close(promise: nil)
+        } else if path == "/reset-mid-body" {
+            self.writeHead(.ok, HTTPHeaders([("Content-Length", "1000")]), context: context)
+            let channel = context.channel
+            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "0123456789"))))).whenComplete { _ in
+                channel.close(promise: nil)
             }
         } else if path == "/stall" {
             self.writeHead(.ok, HTTPHeaders([("Content-Length", "1000")]), context: context)

@@ -1,0 +1,267 @@
+"""Issue 4: the Procore implicit-grant user story, proven in headless Chromium through the real proxy.
+
+Each test names the header (or check) of the proxy it depends on; README-snippet.md shows how to break it with
+CORSPROXY_BROWSER_PATCH / CORSPROXY_BROWSER_DROP and watch the test fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ARTIFACTS, browser_fetch, cors_blocks
+from fake_procore import COMPANY, PROJECT_NAMES, USER
+
+COMPANY_ID = str(COMPANY["id"])
+
+
+def spa_url(spa, proxy, fake, **extra) -> str:
+    """The SPA, pointed at the proxy for both the API and /oauth/authorize (the proxy's /oauth/ route)."""
+    query = {"api": proxy.url, "login": proxy.url, "client_id": fake.client_id, "per_page": "3", **extra}
+    return f"{spa.origin}/?{urlencode(query)}"
+
+
+def run_spa(browser, url: str) -> dict:
+    """Open the SPA signed out, click "Sign in", and wait until it has finished (or failed)."""
+    browser.get(url)
+    wait = WebDriverWait(browser, 20, poll_frequency=0.05)
+    wait.until(EC.element_to_be_clickable((By.ID, "login-link"))).click()
+    status = wait.until(lambda d: (s := d.find_element(By.ID, "status")).get_attribute("data-state")
+                        in ("done", "error") and s)
+    text = lambda element_id: browser.find_element(By.ID, element_id).text  # noqa: E731
+    return {
+        "state": status.get_attribute("data-state"),
+        "status": status.text,
+        "login": text("me-login"),
+        "company": text("company-name"),
+        "total": text("total"),
+        "pages": text("pages"),
+        "rate_remaining": text("rate-remaining"),
+        "projects": [row.find_elements(By.TAG_NAME, "td")[1].text
+                     for row in browser.find_elements(By.CSS_SELECTOR, "#projects tr")],
+        "requests": [item.get_attribute("textContent") for item in browser.find_elements(By.CSS_SELECTOR, "#requests li")],
+        "url": browser.current_url,
+    }
+
+
+def auth_headers(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", "Procore-Company-Id": COMPANY_ID, "Accept": "application/json"}
+
+
+# ---- 1 -------------------------------------------------------------------------------------------------
+
+
+def test_1_full_flow_from_allowed_origin(browser, console, spa, proxy, fake):
+    """Login redirect through the proxy, token from the fragment, /me, every page of projects through the
+    rewritten Link URLs. Depends on Access-Control-Allow-Origin, on Link in Access-Control-Expose-Headers, and
+    on the proxy rewriting Link to itself (the SPA refuses to send its token anywhere else)."""
+    seen_before = len(fake.requests)
+    result = run_spa(browser, spa_url(spa, proxy, fake))
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "spa-final.png"))
+
+    assert result["state"] == "done", f"{result['status']}\nconsole: {console._drain()}"
+    assert result["status"] == f"Loaded {len(PROJECT_NAMES)} projects in 3 page(s)."
+    assert (result["login"], result["company"]) == (USER["login"], COMPANY["name"])
+    assert result["projects"] == PROJECT_NAMES
+    assert (result["total"], result["pages"]) == (str(len(PROJECT_NAMES)), "3")
+    assert result["rate_remaining"].isdigit()
+    # The token left the address bar (and history) once read.
+    assert "access_token" not in result["url"] and "#" not in result["url"]
+
+    # Every call went to the proxy; pages 2 and 3 are the Link URLs, rewritten from the stand-in's own base.
+    fetched = [line.split(" ")[1] for line in result["requests"]]
+    assert all(url.startswith(proxy.url + "/") for url in fetched), fetched
+    pages = [parse_qs(urlsplit(url).query).get("page", ["1"])[0] for url in fetched if "/projects" in url]
+    assert pages == ["1", "2", "3"], fetched
+
+    # What reached the stand-in: the authorize navigation via the /oauth/ route, then bearer calls.
+    reached = fake.requests[seen_before:]
+    authorize = [r for r in reached if r.target.startswith("/oauth/authorize")]
+    assert len(authorize) == 1 and authorize[0].role == "login"
+    assert parse_qs(urlsplit(authorize[0].target).query)["response_type"] == ["token"]
+    api_calls = [r for r in reached if r.role == "api"]
+    assert [urlsplit(r.target).path for r in api_calls] == (
+        ["/rest/v1.0/me", "/rest/v1.0/companies"] + ["/rest/v1.0/projects"] * 3)
+    token = api_calls[0].headers["authorization"]
+    assert token.startswith("Bearer stand-in.")
+    assert all(r.headers["authorization"] == token for r in api_calls)
+    assert all(r.headers["procore-company-id"] == COMPANY_ID for r in api_calls[2:])
+    assert all(r.method != "OPTIONS" for r in reached), "preflights must be answered by the proxy"
+    assert cors_blocks(console._drain()) == []
+
+
+# ---- 2 -------------------------------------------------------------------------------------------------
+
+
+def test_2_preflighted_requests_and_exposed_headers(browser, spa, proxy, fake):
+    """Authorization, Procore-Company-Id and a JSON body force preflights, for GET, PATCH and DELETE alike; JS
+    reads Total, Link and X-Rate-Limit-Remaining. Depends on Access-Control-Allow-Headers, -Allow-Methods and
+    -Expose-Headers."""
+    browser.get(f"{spa.origin}/__test__/blank.html")
+    token = fake.issue_token()
+    listing = browser_fetch(
+        browser, f"{proxy.url}/rest/v1.0/projects?company_id={COMPANY_ID}&per_page=2&page=2",
+        {"headers": auth_headers(token)}, read=("Total", "Per-Page", "Link", "X-Rate-Limit-Remaining"))
+    assert listing["ok"], listing
+    assert listing["status"] == 200
+    headers = listing["headers"]
+    assert (headers["Total"], headers["Per-Page"]) == (str(len(PROJECT_NAMES)), "2")
+    assert headers["X-Rate-Limit-Remaining"] is not None and headers["X-Rate-Limit-Remaining"].isdigit(), headers
+    assert headers["Link"] is not None, headers
+    assert f'<{proxy.url}/rest/v1.0/projects?company_id={COMPANY_ID}&per_page=2&page=3>; rel="next"' in headers["Link"]
+    assert fake.api_base not in headers["Link"]
+    assert [p["name"] for p in json.loads(listing["body"])] == PROJECT_NAMES[2:4]
+
+    patch = browser_fetch(
+        browser, f"{proxy.url}/rest/v1.0/projects/1002?company_id={COMPANY_ID}",
+        {"method": "PATCH", "headers": {**auth_headers(token), "Content-Type": "application/json"},
+         "body": json.dumps({"project": {"name": "Elm Street Library (renamed)"}})},
+        read=("X-Rate-Limit-Remaining",))
+    assert patch["ok"], patch
+    assert patch["status"] == 200
+    assert json.loads(patch["body"])["name"] == "Elm Street Library (renamed)"
+    assert patch["headers"]["X-Rate-Limit-Remaining"] is not None
+
+    delete = browser_fetch(browser, f"{proxy.url}/rest/v1.0/projects/1003?company_id={COMPANY_ID}",
+                           {"method": "DELETE", "headers": auth_headers(token)})
+    assert delete["ok"], delete
+    assert delete["status"] == 204
+
+    sent = fake.recorded("/rest/v1.0/projects/1002", "PATCH")[-1]
+    assert json.loads(sent.body) == {"project": {"name": "Elm Street Library (renamed)"}}
+    assert sent.headers["content-type"] == "application/json"
+    assert sent.headers["authorization"] == f"Bearer {token}"
+    assert sent.headers["procore-company-id"] == COMPANY_ID
+    assert len(fake.recorded("/rest/v1.0/projects/1003", "DELETE")) == 1
+    # The browser really preflighted each one; the proxy answered and never forwarded the OPTIONS.
+    for method, path in (("GET", "/rest/v1.0/projects?"), ("PATCH", "/rest/v1.0/projects/1002"),
+                         ("DELETE", "/rest/v1.0/projects/1003")):
+        preflights = proxy.log_lines("http.method=OPTIONS", f"cors.requestMethod={method}",
+                                     f"http.target={path}", "http.status=204")
+        assert preflights, f"no successful {method} preflight for {path} in the proxy log:\n{proxy.log()}"
+        assert "authorization" in preflights[-1] and "procore-company-id" in preflights[-1]
+    assert fake.recorded("/rest/v1.0/projects", "OPTIONS") == []
+
+
+# ---- 3 -------------------------------------------------------------------------------------------------
+
+
+def test_3_upstream_401_and_429_are_readable(browser, spa, proxy, fake):
+    """Errors from the upstream reach JS with status and body, not "Failed to fetch". Depends on the proxy
+    putting Access-Control-Allow-Origin (and the exposed headers) on error responses too."""
+    browser.get(f"{spa.origin}/__test__/blank.html")
+
+    invalid = browser_fetch(browser, f"{proxy.url}/rest/v1.0/me",
+                            {"headers": {"Authorization": "Bearer expired-or-made-up", "Accept": "application/json"}})
+    assert invalid["ok"], invalid
+    assert invalid["status"] == 401
+    assert json.loads(invalid["body"])["message"] == "The access token is invalid"
+
+    no_token = browser_fetch(browser, f"{proxy.url}/rest/v1.0/me")  # a simple request: no preflight
+    assert no_token["ok"], no_token
+    assert (no_token["status"], json.loads(no_token["body"])["errors"]) == (401, "401 Unauthorized")
+
+    spent = fake.issue_token(limit=0)
+    limited = browser_fetch(browser, f"{proxy.url}/rest/v1.0/projects?company_id={COMPANY_ID}",
+                            {"headers": auth_headers(spent)},
+                            read=("Retry-After", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset"))
+    assert limited["ok"], limited
+    assert limited["status"] == 429
+    assert json.loads(limited["body"])["errors"] == "Too Many Requests"
+    assert limited["headers"]["Retry-After"] is not None and int(limited["headers"]["Retry-After"]) > 0
+    assert limited["headers"]["X-Rate-Limit-Remaining"] == "0"
+
+
+# ---- 4 -------------------------------------------------------------------------------------------------
+
+
+def test_4_credentials_include_like_the_js_sdk(browser, console, spa, proxy, fake):
+    """fetch(…, {credentials: 'include'}) with the headers @procore/js-sdk sends. Depends on
+    Access-Control-Allow-Credentials: true on the preflight and the response, and on an echoed (not *) origin."""
+    result = run_spa(browser, spa_url(spa, proxy, fake, credentials="include"))
+    assert result["state"] == "done", f"{result['status']}\nconsole: {console._drain()}"
+    assert result["projects"] == PROJECT_NAMES
+
+    # The SDK's own request shape: JSON Content-Type even on GET, its version headers, mode cors, include.
+    token = fake.issue_token()
+    sdk_headers = {**auth_headers(token), "Content-Type": "application/json",
+                   "Procore-Sdk-Version": "4.3.0", "Procore-Sdk-Language": "javascript"}
+    info = browser_fetch(browser, f"{proxy.url}/oauth/token/info",
+                         {"headers": sdk_headers, "mode": "cors", "credentials": "include"})
+    assert info["ok"], info
+    assert info["status"] == 200 and json.loads(info["body"])["resource_owner_id"] == USER["id"]
+    sent = fake.recorded("/oauth/token/info")[-1]
+    assert (sent.role, sent.headers["procore-sdk-language"]) == ("login", "javascript")
+
+
+# ---- 5 -------------------------------------------------------------------------------------------------
+
+
+def _normalised(message: str, base: str) -> str:
+    return message.replace(base, "<API>")
+
+
+def test_5_disallowed_origin_is_blocked_like_procore_blocks_it(browser, console, stranger, proxy, omit_proxy, fake):
+    """From an origin not in the allowlist the browser blocks the call. With disallowedOrigin "omit-headers" the
+    console error is the very one Procore (the stand-in, which sends no CORS headers) produces. Depends on the
+    proxy not sending Access-Control-Allow-Origin to that origin."""
+    browser.get(f"{stranger.origin}/__test__/blank.html")
+    token = fake.issue_token()
+    messages = {}
+    for name, base in (("reject", proxy.url), ("omit-headers", omit_proxy.url), ("procore", fake.api_base)):
+        # Preflighted, as the SPA's calls are; then a simple GET, which needs no preflight.
+        for kind, path, init in (("preflighted", "/rest/v1.0/me", {"headers": auth_headers(token)}),
+                                 ("simple", f"/rest/v1.0/companies?probe={name}", {})):
+            outcome = browser_fetch(browser, base + path, init)
+            assert not outcome["ok"], f"{name} {kind}: JS could read the response: {outcome}"
+            assert outcome["error"] == "TypeError: Failed to fetch"
+            message = console.wait_for(re.escape(f"Access to fetch at '{base}{path}' from origin "
+                                                 f"'{stranger.origin}' has been blocked by CORS policy: "))
+            messages[f"{name} {kind}"] = message
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "cors-console-messages.json").write_text(json.dumps(messages, indent=2) + "\n")
+
+    for kind in ("preflighted", "simple"):
+        assert (_normalised(messages[f"omit-headers {kind}"], omit_proxy.url).replace("omit-headers", "X")
+                == _normalised(messages[f"procore {kind}"], fake.api_base).replace("procore", "X")), messages
+    assert messages["procore preflighted"].endswith(
+        "Response to preflight request doesn't pass access control check: "
+        "No 'Access-Control-Allow-Origin' header is present on the requested resource.")
+    assert messages["procore simple"].endswith(
+        "has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested "
+        "resource.")
+    # reject mode blocks too (403 without CORS headers) and never forwards.
+    assert "No 'Access-Control-Allow-Origin' header is present" in messages["reject preflighted"]
+    assert fake.recorded("/rest/v1.0/companies?probe=reject") == []
+    # omit-headers forwards the simple request (the upstream answers; the browser hides it), as Procore does.
+    assert len(fake.recorded("/rest/v1.0/companies?probe=omit-headers")) == 1
+
+
+# ---- 6 -------------------------------------------------------------------------------------------------
+
+
+def test_6_dns_rebinding_page_cannot_use_the_proxy(browser, rebinding, fake):
+    """A page on a third origin, http://evil.test:P, whose name is rebound to 127.0.0.1: its fetches are
+    same-origin, so no CORS check protects the proxy. Depends on the proxy's allowedHosts check (403
+    host_not_allowed); nothing may reach the upstream."""
+    proxy, attacker = rebinding
+    browser.get(f"{attacker.origin}/__attacker__/attack.html")
+    result = WebDriverWait(browser, 20, poll_frequency=0.05).until(
+        lambda d: (e := d.find_element(By.ID, "result")).get_attribute("data-state") == "done" and e)
+    outcomes = json.loads(result.text)
+    assert [o["path"] for o in outcomes] == ["/rest/v1.0/me", "/rest/v1.0/companies", "/oauth/token/info"]
+    for outcome in outcomes:
+        assert outcome.get("status") == 403, outcomes
+        assert json.loads(outcome["body"])["error"] == "host_not_allowed", outcomes
+    assert [r for r in fake.requests if REBIND_MARK in r.headers.get("x-forwarded-host", "")] == []
+    # It did reach the proxy itself (the relay works), with the rebound name in Host.
+    assert len(proxy.log_lines("http.status=403", "/rest/v1.0/me")) >= 1, proxy.log()
+
+
+REBIND_MARK = "evil.test"
