@@ -50,6 +50,9 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 REBIND_HOST = "evil.test"
 REBIND_ADDRESS = "127.0.0.2"  # where evil.test resolves in Chromium; the relay listens there
 READY = re.compile(r"^corsproxy listening on (http://\S+)$")
+# Everything here is loopback: a proxy from the environment would only get in the way (Selenium, Chromium).
+for _name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    os.environ.pop(_name, None)
 
 
 def corsproxy_bin() -> Path:
@@ -58,14 +61,6 @@ def corsproxy_bin() -> Path:
     if not os.access(path, os.X_OK):
         pytest.exit(f"{path} is not built: run `make build` (or set CORSPROXY_BIN)", returncode=2)
     return path
-
-
-# ---- event waits ---------------------------------------------------------------------------------------
-
-
-def wait_for(condition, timeout: float = 15, message: str = ""):
-    """Poll `condition` every 50 ms until it returns something truthy (WebDriverWait without a driver)."""
-    return WebDriverWait(None, timeout, poll_frequency=0.05).until(lambda _: condition(), message)
 
 
 # ---- page servers --------------------------------------------------------------------------------------
@@ -387,7 +382,7 @@ def driver():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                     "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--no-proxy-server",
                      "--window-size=1100,900", f"--host-resolver-rules=MAP {REBIND_HOST} {REBIND_ADDRESS}"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
