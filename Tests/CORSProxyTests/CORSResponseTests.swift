@@ -161,6 +161,8 @@ struct CORSResponseTests {
                 let rebound = try await http(proxy.url + "/echo", headers: ["Host: attacker.example.com:\(proxy.port)"])
                 #expect(rebound.status == 403)
                 #expect(try rebound.json()["error"] as? String == "host_not_allowed")
+                let line = try #require(proxy.logLines.first)
+                #expect(line.contains("proxy.error=host_not_allowed") && line.contains("http.host=attacker.example.com:\(proxy.port)"), "\(line)")
                 let localhost = try await http(proxy.url + "/echo", headers: ["Host: localhost:\(proxy.port)"])
                 #expect(localhost.status == 200)
                 #expect(upstream.requests.count == 1)

@@ -52,10 +52,11 @@ struct StreamingTests {
                 #expect(result.exitCode == 28, "curl stops at --max-time")
                 let received = result.body.count
                 let streamed = upstream.bytesStreamed
-                // What the upstream wrote = what the client took + socket buffers + the proxy's window
-                // (256 KiB in the transfer, libcurl's 64 KiB buffer). Without pausing it would be ~all of it.
+                // What the upstream wrote = what the client took + the proxy's window (256 KiB in the transfer,
+                // libcurl's 64 KiB buffer) + four loopback socket buffers, which Linux autotunes up to several MiB
+                // each. Without pausing it is nearly all 256 MiB.
                 #expect(received > 1024 * 1024)
-                #expect(streamed - received < 12 * 1024 * 1024, "upstream streamed \(streamed), client received \(received)")
+                #expect(streamed - received < 32 * 1024 * 1024, "upstream streamed \(streamed), client received \(received)")
             }
         }
     }

@@ -25,6 +25,8 @@ struct Exchange {
     /// Close the connection after this response (the request body was not read to its end).
     var mustClose = false
     var curlCode: Int?
+    /// The kind of the proxy's own error answer (`host_not_allowed`, `upstream_timeout`, …).
+    var errorKind: String?
     /// Why the browser will refuse this exchange, in the proxy's words.
     var refusal: String?
     /// What Chrome will print, after its `Access to fetch at … has been blocked by CORS policy: ` prefix.
@@ -50,6 +52,7 @@ struct Exchange {
         var metadata: Logger.Metadata = [
             "http.method": "\(self.head.method.rawValue)",
             "http.target": "\(Redaction.target(self.head.uri))",
+            "http.host": "\(self.head.headers.first(name: "host") ?? "")",
             "http.status": "\(status)",
             "duration_ms": "\(Self.milliseconds(since: self.started))",
         ]
@@ -80,6 +83,7 @@ struct Exchange {
         if let upstream = self.upstream { metadata["upstream"] = "\(upstream)" }
         if self.bytesSent > 0 { metadata["bytes"] = "\(self.bytesSent)" }
         if let code = self.curlCode { metadata["curl.code"] = "\(code)" }
+        if let kind = self.errorKind { metadata["proxy.error"] = "\(kind)" }
         if let note { metadata["note"] = "\(note)" }
         self.logger.info("request", metadata: metadata)
     }

@@ -1,24 +1,17 @@
-internal import CurlBridge
-internal import Logging
-
 /// What every connection handler of one server shares: the checked config and everything precomputed from it.
 struct ProxyContext: Sendable {
     let config: ProxyConfig
     let policy: CORSPolicy
     let router: Router
     let allowedHosts: Set<String>
-    let curl: CurlLoop
-    let logger: Logger
     /// The proxy's own scheme, for rewritten URLs and `X-Forwarded-Proto`.
     let scheme = "http"
 
-    init(config: ProxyConfig, curl: CurlLoop, logger: Logger) {
+    init(config: ProxyConfig) {
         self.config = config
         self.policy = CORSPolicy(configuration: config.cors)
         self.router = Router(routes: config.routes)
         self.allowedHosts = config.effectiveAllowedHosts
-        self.curl = curl
-        self.logger = logger
     }
 
     /// The host name part of a `Host` header, lowercased: `[::1]:8787` → `[::1]`, `Example.com:80` → `example.com`.

@@ -19,10 +19,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    static let healthPath = "/__corsproxy/healthz"
-    static let missingAllowOrigin = "No 'Access-Control-Allow-Origin' header is present on the requested resource."
 
     private let shared: ProxyContext
+    private let curl: CurlLoop
+    private let logger: Logger
     private var exchange: Exchange?
     private var nextExchangeID = 0
     private var isReadHeld = false
@@ -31,8 +31,14 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// Closes the connection when no complete request head arrives in `timeouts.clientHeader`.
     private var headTimeout: Scheduled<Void>?
 
-    init(context: ProxyContext) {
+    /// - Parameters:
+    ///   - context: The config and what is precomputed from it.
+    ///   - curl: The loop upstream transfers run on.
+    ///   - logger: Receives one line per request.
+    init(context: ProxyContext, curl: CurlLoop, logger: Logger) {
         self.shared = context
+        self.curl = curl
+        self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -78,7 +84,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             self.headTimeout?.cancel()
             self.headTimeout = nil
             self.nextExchangeID += 1
-            self.exchange = Exchange(id: self.nextExchangeID, head: head, logger: self.shared.logger)
+            self.exchange = Exchange(id: self.nextExchangeID, head: head, logger: self.logger)
             self.route(head, context: context)
         case .body(let buffer):
             guard let transfer = self.exchange?.transfer else { return }
@@ -108,7 +114,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.shared.logger.debug("connection error", metadata: ["error": "\(error)"])
+        self.logger.debug("connection error", metadata: ["error": "\(error)"])
         self.exchange?.transfer?.cancel()
         context.close(promise: nil)
     }
@@ -133,109 +139,26 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     // MARK: Request head
 
+    /// Makes the request's plan and carries it out.
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let uri = head.uri
-        let path = uri.prefix { $0 != "?" }
-        // Judged first, so every answer below carries the CORS headers this origin earned.
-        let verdict = self.shared.policy.judge(origin: head.headers.first(name: "origin"))
-        self.exchange?.verdict = verdict
-        if path == Self.healthPath {
-            guard head.method == .GET || head.method == .HEAD else {
-                var response = ProxyResponse.json(.methodNotAllowed, error: "method_not_allowed", message: "\(Self.healthPath) answers GET and HEAD")
-                response.headers.add(name: "Allow", value: "GET, HEAD")
-                return self.respond(response, context: context)
-            }
-            return self.respond(.text(.ok, "ok"), context: context)
+        let plan = RequestPlan(head: head, context: self.shared, clientAddress: context.channel.remoteAddress?.ipAddress)
+        guard var exchange = self.exchange else { return }
+        exchange.verdict = plan.verdict
+        exchange.proxyBase = plan.proxyBase
+        exchange.isPreflight = plan.isPreflight
+        exchange.refusal = plan.refusal
+        exchange.chromeReason = plan.chromeReason
+        if plan.isAnsweredBeforeBody {
+            exchange.mustClose = true
+            exchange.isRequestComplete = true
         }
-        guard uri.hasPrefix("/") else {
-            return self.respond(
-                .json(.badRequest, error: "bad_request_target", message: "only origin-form request targets (/path?query) are served; this is not a forward proxy"),
-                context: context
-            )
+        self.exchange = exchange
+        switch plan.action {
+        case .respond(let response, let addsCORS):
+            self.write(response, addCORS: addsCORS, context: context)
+        case .forward(let route, let request):
+            self.startTransfer(request, route: route, context: context)
         }
-        guard let host = head.headers.first(name: "host") else {
-            return self.respond(.json(.badRequest, error: "missing_host", message: "the request has no Host header"), context: context)
-        }
-        guard self.shared.allowedHosts.contains(ProxyContext.hostName(host)) else {
-            return self.respond(
-                .json(
-                    .forbidden,
-                    error: "host_not_allowed",
-                    message: "Host \(host) is not in allowedHosts; add its host name to allowedHosts in the config if this proxy is meant to be reached under that name",
-                    details: ["host": host]
-                ),
-                context: context
-            )
-        }
-        self.exchange?.proxyBase = "\(self.shared.scheme)://\(host)"
-        let requestMethod = head.headers.first(name: "access-control-request-method")
-        if head.method == .OPTIONS, let requestMethod, verdict != .absent {
-            return self.answerPreflight(head, requestMethod: requestMethod, verdict: verdict, context: context)
-        }
-        if case .refused(let origin, let hint) = verdict, self.shared.config.cors.disallowedOrigin == .reject {
-            self.exchange?.chromeReason = Self.missingAllowOrigin
-            return self.respond(Self.originRefusal(origin: origin, hint: hint), context: context)
-        }
-        let limit = self.shared.config.limits.maxBodyBytes
-        if limit > 0, let length = head.headers.first(name: "content-length").flatMap({ Int64($0) }), length > limit {
-            // Answered before the body is read, so the connection cannot be reused.
-            self.exchange?.mustClose = true
-            self.exchange?.isRequestComplete = true
-            return self.respond(Self.bodyTooLarge(limit), context: context)
-        }
-        guard let route = self.shared.router.route(for: path) else {
-            return self.respond(
-                .json(.notFound, error: "no_route", message: "no route of the config matches \(path)", details: ["path": String(path)]),
-                context: context
-            )
-        }
-        self.startTransfer(head, route: route, path: path, context: context)
-    }
-
-    static func originRefusal(origin: String, hint: String?) -> ProxyResponse {
-        var details = [
-            "origin": origin,
-            "fix": "add \"\(origin)\" to cors.allowedOrigins in the proxy config",
-        ]
-        details["hint"] = hint
-        return .json(.forbidden, error: "origin_not_allowed", message: "Origin \(origin) is not in cors.allowedOrigins", details: details)
-    }
-
-    private func answerPreflight(
-        _ head: HTTPRequestHead,
-        requestMethod: String,
-        verdict: CORSPolicy.OriginVerdict,
-        context: ChannelHandlerContext
-    ) {
-        let privateNetwork = head.headers.first(name: "access-control-request-private-network")?.lowercased() == "true"
-        self.exchange?.isPreflight = true
-        var response: ProxyResponse
-        switch verdict {
-        case .allowed(let origin, _):
-            let preflight = self.shared.policy.preflight(
-                origin: origin,
-                method: requestMethod,
-                requestHeaders: head.headers["access-control-request-headers"],
-                privateNetwork: privateNetwork
-            )
-            response = .empty(.noContent)
-            for (name, value) in preflight.headers { response.headers.add(name: name, value: value) }
-            self.exchange?.refusal = preflight.refusal
-            self.exchange?.chromeReason = preflight.chromeReason.map { "Response to preflight request doesn't pass access control check: \($0)" }
-        case .refused(let origin, let hint):
-            self.exchange?.chromeReason = "Response to preflight request doesn't pass access control check: \(Self.missingAllowOrigin)"
-            if self.shared.config.cors.disallowedOrigin == .reject {
-                response = Self.originRefusal(origin: origin, hint: hint)
-            } else {
-                response = .empty(.noContent)
-            }
-        case .absent:
-            preconditionFailure("a preflight always has an Origin")
-        }
-        var vary = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
-        if self.shared.config.cors.allowPrivateNetwork { vary.append("Access-Control-Request-Private-Network") }
-        response.headers.replaceOrAdd(name: "Vary", value: vary.joined(separator: ", "))
-        self.write(response, addCORS: false, context: context)
     }
 
     // MARK: Local responses
@@ -261,6 +184,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
         exchange.status = Int(response.status.code)
+        exchange.errorKind = response.errorKind
         self.exchange = exchange
         self.endResponse(context: context)
     }
@@ -305,64 +229,19 @@ final class ProxyHandler: ChannelDuplexHandler {
             return
         }
         self.exchange?.isRequestComplete = true
-        self.respond(Self.bodyTooLarge(self.shared.config.limits.maxBodyBytes), context: context)
-    }
-
-    static func bodyTooLarge(_ limit: Int64) -> ProxyResponse {
-        .json(.payloadTooLarge, error: "body_too_large", message: "the request body is larger than limits.maxBodyBytes (\(limit) bytes)", details: ["limit": limit])
+        self.respond(RequestPlan.bodyTooLarge(self.shared.config.limits.maxBodyBytes), context: context)
     }
 
     // MARK: Upstream
 
-    private func startTransfer(
-        _ head: HTTPRequestHead,
-        route: ProxyConfig.Route,
-        path: Substring,
-        context: ChannelHandlerContext
-    ) {
-        let uri = head.uri
-        let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
-        let url = Router.upstreamURL(route: route, path: path, query: query)
-        let headers = HeaderFilter.requestHeaders(
-            head.headers,
-            forwardCookies: route.forwardCookies,
-            clientAddress: context.channel.remoteAddress?.ipAddress,
-            scheme: self.shared.scheme
-        )
-        let timeouts = self.shared.config.timeouts
-        let request = TransferRequest(
-            method: head.method.rawValue,
-            url: url,
-            headers: headers,
-            body: Self.bodyFraming(head),
-            connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
-            totalTimeoutMilliseconds: Int(timeouts.total * 1000),
-            stallTimeoutSeconds: Int(timeouts.idle.rounded(.up)),
-            isHTTP2: route.http2,
-            caFile: route.caFile
-        )
+    private func startTransfer(_ request: TransferRequest, route: ProxyConfig.Route, context: ChannelHandlerContext) {
         let id = self.exchange?.id ?? 0
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         self.exchange?.route = route
         self.exchange?.upstream = route.upstream.description
-        self.exchange?.transfer = self.shared.curl.start(request) { events in
+        self.exchange?.transfer = self.curl.start(request) { events in
             bound.eventLoop.execute { bound.value.receive(events, exchangeID: id) }
         }
-    }
-
-    /// How the request body is framed upstream: chunked stays chunked, a length stays a length; a `POST`,
-    /// `PUT` or `PATCH` without a body still sends `Content-Length: 0`.
-    static func bodyFraming(_ head: HTTPRequestHead) -> TransferRequest.Body {
-        if head.headers["transfer-encoding"].contains(where: { $0.lowercased().contains("chunked") }) {
-            return .chunked
-        }
-        if let text = head.headers.first(name: "content-length"), let length = Int64(text), length > 0 {
-            return .length(length)
-        }
-        if head.headers.first(name: "content-length") != nil || [.POST, .PUT, .PATCH].contains(head.method) {
-            return head.method == .GET || head.method == .HEAD ? .none : .length(0)
-        }
-        return .none
     }
 
     private func receive(_ events: [TransferEvent], exchangeID: Int) {
@@ -421,7 +300,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         if case .allowed(let origin, _) = exchange.verdict {
             for (name, value) in self.shared.policy.responseHeaders(origin: origin) { headers.add(name: name, value: value) }
         } else if case .refused = exchange.verdict {
-            exchange.chromeReason = Self.missingAllowOrigin
+            exchange.chromeReason = RequestPlan.missingAllowOrigin
         }
         headers.add(name: "Vary", value: HeaderFilter.mergeVary(vary, adding: ["Origin"]))
         exchange.addConnectionHeader(&headers)

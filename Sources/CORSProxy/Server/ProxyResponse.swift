@@ -8,6 +8,8 @@ struct ProxyResponse {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: ByteBuffer
+    /// The `error` of a JSON error body, for the log line.
+    var errorKind: String?
 
     /// A JSON error body: `{"error": kind, "message": …, …details}`.
     static func json(_ status: HTTPResponseStatus, error kind: String, message: String, details: [String: Any] = [:])
@@ -20,7 +22,7 @@ struct ProxyResponse {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Cache-Control", value: "no-store")
-        return ProxyResponse(status: status, headers: headers, body: ByteBuffer(bytes: data + Data("\n".utf8)))
+        return ProxyResponse(status: status, headers: headers, body: ByteBuffer(bytes: data + Data("\n".utf8)), errorKind: kind)
     }
 
     static func text(_ status: HTTPResponseStatus, _ text: String) -> ProxyResponse {

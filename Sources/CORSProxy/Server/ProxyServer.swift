@@ -12,6 +12,8 @@ internal import Synchronization
 /// closes idle keep-alive connections.
 public final class ProxyServer: Service, Sendable {
     private let context: ProxyContext
+    private let curl: CurlLoop
+    private let logger: Logger
     private let group: any EventLoopGroup
     private let quiesce: ServerQuiescingHelper
     private let drainTimeout: Duration
@@ -24,7 +26,9 @@ public final class ProxyServer: Service, Sendable {
     ///   - logger: Receives one line per request.
     ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
     public init(config: ProxyConfig, curl: CurlLoop, logger: Logger, drainTimeout: Duration = .seconds(25)) {
-        self.context = ProxyContext(config: config, curl: curl, logger: logger)
+        self.context = ProxyContext(config: config)
+        self.curl = curl
+        self.logger = logger
         self.group = MultiThreadedEventLoopGroup.singleton
         self.quiesce = ServerQuiescingHelper(group: self.group)
         self.drainTimeout = drainTimeout
@@ -62,7 +66,7 @@ public final class ProxyServer: Service, Sendable {
                     if idle > 0 {
                         try pipeline.addHandler(IdleStateHandler(writeTimeout: .milliseconds(Int64(idle * 1000))))
                     }
-                    try pipeline.addHandler(ProxyHandler(context: context))
+                    try pipeline.addHandler(ProxyHandler(context: context, curl: self.curl, logger: self.logger))
                 }
             }
             .bind(host: context.config.listen.host, port: context.config.listen.port)
