@@ -3,15 +3,30 @@
 SWIFT ?= swift
 CONFIG ?= proxy.json
 APT_PACKAGES = libcurl4-openssl-dev pkg-config curl nginx
+# The browser suite (tests/browser): headless Chromium driven by Selenium, run by the system Python.
+BROWSER_APT_PACKAGES = chromium chromium-driver python3-selenium python3-pytest
+CORSPROXY_BIN ?= .build/debug/corsproxy
+# The benchmark (bench/run): wrk and nginx as the load generator and the peer; python3 for fixtures and the table.
+BENCH_APT_PACKAGES = wrk nginx curl python3
+# e.g. make bench BENCH_ARGS="--runs 5 --duration 20"
+BENCH_ARGS ?=
 
-.PHONY: run test build release deps
-
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# $(call apt_install,PACKAGES): install those of PACKAGES that are missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+endef
+
+.PHONY: run test build release deps browser-deps browser-test bench bench-smoke bench-deps
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+browser-deps:
+	$(call apt_install,$(BROWSER_APT_PACKAGES))
 
 build: deps
 	$(SWIFT) build
@@ -24,3 +39,18 @@ run: release
 
 test: deps
 	$(SWIFT) test
+
+# Builds the debug binary (a no-op after `swift test`), then runs the six browser cases; writes artifacts/.
+browser-test: build browser-deps
+	CORSPROXY_BIN=$(CORSPROXY_BIN) PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest tests/browser
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_APT_PACKAGES))
+
+# corsproxy vs nginx as CORS reverse proxies; builds the release binary in .build-bench (not .build), prints the table.
+bench: bench-deps
+	bench/run $(BENCH_ARGS)
+
+# CI's 20-second version: fails on errors (non-2xx, socket errors, wrong bodies), never on speed.
+bench-smoke: bench-deps
+	bench/run --smoke

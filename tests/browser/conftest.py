@@ -400,18 +400,26 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
+FAILURES = ARTIFACTS / "browser-failures"
+
+
+def pytest_sessionstart(session):
+    shutil.rmtree(FAILURES, ignore_errors=True)  # only this run's failures
+
+
 @pytest.fixture
 def browser(request, driver):
     """The session's Chromium, with its console drained; on failure saves a screenshot and the console."""
     driver.get("about:blank")
     driver.get_log("browser")
+    request.node.console = Console(driver)
     yield driver
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        folder = ARTIFACTS / "browser-failures"
-        folder.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(folder / f"{request.node.name}.png"))
-        (folder / f"{request.node.name}.console.json").write_text(json.dumps(driver.get_log("browser"), indent=2))
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(FAILURES / f"{request.node.name}.png"))
+        seen = request.node.console.drain()
+        (FAILURES / f"{request.node.name}.console.txt").write_text("".join(m + "\n" for m in seen))
 
 
 # ---- helpers the tests share ---------------------------------------------------------------------------
@@ -436,13 +444,12 @@ def browser_fetch(driver, url: str, init: dict | None = None, read: tuple[str, .
 class Console:
     """Chrome's console for the current test: get_log drains, so keep what was seen."""
 
-    PREFIX = re.compile(r"^\S+ (?:\d+:\d+ )?")
-
     def __init__(self, driver):
         self.driver = driver
         self.seen: list[str] = []
 
-    def _drain(self) -> list[str]:
+    def drain(self) -> list[str]:
+        """Everything the console printed in this test so far."""
         for entry in self.driver.get_log("browser"):
             # "URL [line:col] "text"" for console.* calls; "URL - text" for network errors such as CORS.
             message = entry["message"]
@@ -452,15 +459,10 @@ class Console:
     def wait_for(self, pattern: str, timeout: float = 10) -> str:
         regex = re.compile(pattern)
         return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
-            lambda _: next((m for m in self._drain() if regex.search(m)), None),
+            lambda _: next((m for m in self.drain() if regex.search(m)), None),
             f"no console message matching {pattern!r}; seen: {self.seen}")
 
 
 @pytest.fixture
-def console(browser):
-    return Console(browser)
-
-
-def cors_blocks(messages: list[str]) -> list[str]:
-    return [m for m in messages if "has been blocked by CORS policy" in m]
-
+def console(request, browser):
+    return request.node.console
