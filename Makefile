@@ -20,7 +20,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test build release deps browser-deps browser-test bench bench-smoke bench-deps
+.PHONY: run test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak
 
 deps:
 	$(call apt_install,$(APT_PACKAGES))
@@ -37,7 +37,10 @@ release: deps
 run: release
 	.build/release/corsproxy serve --config $(CONFIG)
 
-test: deps
+# Everything: the Swift suites (unit, integration, command line), then the browser suite.
+test: swift-test browser-test
+
+swift-test: deps
 	$(SWIFT) test
 
 # Builds the debug binary (a no-op after `swift test`), then runs the six browser cases; writes artifacts/.
@@ -54,3 +57,7 @@ bench: bench-deps
 # CI's 20-second version: fails on errors (non-2xx, socket errors, wrong bodies), never on speed.
 bench-smoke: bench-deps
 	bench/run --smoke
+
+# Mixed load through the release build (default 600 s; CI runs 60 s): fails on errors or growth after warm-up.
+soak: deps
+	bench/soak $(SOAK_ARGS)
