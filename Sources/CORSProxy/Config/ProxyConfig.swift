@@ -35,6 +35,11 @@ public struct ProxyConfig: Sendable {
         public var maxAge = 600
         public var allowPrivateNetwork = false
         public var disallowedOrigin = DisallowedOrigin.reject
+
+        /// - Parameter allowedOrigins: The origin patterns; everything else keeps its default.
+        public init(allowedOrigins: [OriginPattern] = []) {
+            self.allowedOrigins = allowedOrigins
+        }
     }
 
     /// The `timeouts` object, in seconds.
