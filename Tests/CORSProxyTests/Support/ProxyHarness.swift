@@ -81,11 +81,12 @@ func withUpstream<T>(_ body: (TestUpstream) async throws -> T) async throws -> T
     }
 }
 
-/// The built `corsproxy` executable, next to the test bundle's build products.
+/// The built `corsproxy` executable: `CORSPROXY_BIN`, else the one next to the test bundle's build products.
 func corsproxyExecutable() throws -> String {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    let candidates = [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("corsproxy").path]
+    let candidates = [ProcessInfo.processInfo.environment["CORSPROXY_BIN"]].compactMap { $0 }
+        + [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("corsproxy").path]
         + ["debug", "release"].map { root.appendingPathComponent(".build/\($0)/corsproxy").path }
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw TestFailure("corsproxy executable not found in \(candidates); run `swift build` first")
