@@ -2,7 +2,7 @@
 # each installs what it lacks first.
 SWIFT ?= swift
 CONFIG ?= proxy.json
-APT_PACKAGES = libcurl4-openssl-dev pkg-config curl nginx
+APT_PACKAGES = libcurl4-openssl-dev pkg-config curl nginx python3-cryptography
 # The browser suite (tests/browser): headless Chromium driven by Selenium, run by the system Python.
 BROWSER_APT_PACKAGES = chromium chromium-driver python3-selenium python3-pytest
 CORSPROXY_BIN ?= .build/debug/corsproxy

@@ -56,6 +56,22 @@ struct HTTP2Tests {
         }
     }
 
+    @Test("an https upstream with a certificate for another host, or an expired one → 502 naming the TLS cause", arguments: [
+        (TestCertificate.wrongHost, "subject name"), (TestCertificate.expired, "expired"),
+    ])
+    func badCertificates(certificate: TestCertificate, cause: String) async throws {
+        let nginx = try await Nginx.start(server: Self.server, tls: true, certificate: certificate)
+        defer { nginx.stop() }
+        try await withProxy(testConfig(upstream: nginx.url, route: "\"caFile\": \"\(nginx.certificate)\"")) { proxy in
+            let result = try await http(proxy.url + "/x", headers: ["Origin: http://localhost:3000"])
+            #expect(result.status == 502)
+            #expect(result.header("Access-Control-Allow-Origin") == "http://localhost:3000")
+            let json = try result.json()
+            #expect(json["error"] as? String == "upstream_error")
+            #expect((json["cause"] as? String)?.contains(cause) == true, "\(json)")
+        }
+    }
+
     @Test("an https upstream whose certificate is not trusted → 502 naming the TLS cause")
     func untrustedCertificate() async throws {
         let nginx = try await Nginx.start(server: Self.server, tls: true)

@@ -23,17 +23,12 @@ final class Nginx: Sendable {
 
     /// Starts nginx with `server` as the body of its one `server {}` block; `PORT` in it is replaced. With
     /// `tls`, a self-signed certificate for 127.0.0.1 is made, and `CERT` and `KEY` are replaced by its files.
-    static func start(server: String, tls: Bool = false) async throws -> Nginx {
+    static func start(server: String, tls: Bool = false, certificate: TestCertificate = .valid) async throws -> Nginx {
         let port = try await freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-nginx-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if tls {
-            let status = try await run("/usr/bin/openssl", [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout", "\(directory)/key.pem", "-out", "\(directory)/cert.pem",
-            ], stdout: FileHandle(forWritingAtPath: "/dev/null"))
-            guard status == 0 else { throw TestFailure("openssl could not make a test certificate") }
+            try await certificate.make(certificate: "\(directory)/cert.pem", key: "\(directory)/key.pem")
         }
         let server = server.replacingOccurrences(of: "CERT", with: "\(directory)/cert.pem")
             .replacingOccurrences(of: "KEY", with: "\(directory)/key.pem")
@@ -77,5 +72,42 @@ final class Nginx: Sendable {
         let port = channel.localAddress!.port!
         try await channel.close()
         return port
+    }
+}
+
+/// A self-signed test certificate, made by the test with Debian's `python3-cryptography`.
+enum TestCertificate {
+    /// Valid now, for 127.0.0.1 and localhost.
+    case valid
+    /// Valid for another host name only.
+    case wrongHost
+    /// Expired yesterday.
+    case expired
+
+    func make(certificate: String, key: String) async throws {
+        let (names, notBefore, notAfter): (String, String, String) = switch self {
+        case .valid: ("[x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')]", "now - day", "now + 2 * day")
+        case .wrongHost: ("[x509.DNSName('other.example')]", "now - day", "now + 2 * day")
+        case .expired: ("[x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]", "now - 3 * day", "now - day")
+        }
+        let script = """
+            import datetime, ipaddress, sys
+            from cryptography import x509
+            from cryptography.hazmat.primitives import hashes, serialization
+            from cryptography.hazmat.primitives.asymmetric import ec
+            from cryptography.x509.oid import NameOID
+            key = ec.generate_private_key(ec.SECP256R1())
+            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'corsproxy test')])
+            now = datetime.datetime.now(datetime.timezone.utc); day = datetime.timedelta(days=1)
+            cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(\(notBefore)).not_valid_after(\(notAfter))
+                .add_extension(x509.SubjectAlternativeName(\(names)), critical=False)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+            open(sys.argv[1], 'wb').write(cert.public_bytes(serialization.Encoding.PEM))
+            open(sys.argv[2], 'wb').write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            """
+        let status = try await run("/usr/bin/python3", ["-c", script, certificate, key])
+        guard status == 0 else { throw TestFailure("could not make a test certificate (needs Debian's python3-cryptography)") }
     }
 }
