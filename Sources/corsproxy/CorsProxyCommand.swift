@@ -16,7 +16,7 @@ struct CorsProxyCommand: AsyncParsableCommand {
             proxy for the Procore sandbox: point your SPA at http://127.0.0.1:8787 instead of
             https://sandbox.procore.com.
             """,
-        subcommands: [Serve.self, Validate.self],
+        subcommands: [Serve.self, Validate.self, Doctor.self],
         defaultSubcommand: Serve.self
     )
 }
