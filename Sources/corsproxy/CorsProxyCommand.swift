@@ -7,14 +7,14 @@ struct CorsProxyCommand: AsyncParsableCommand {
         commandName: "corsproxy",
         abstract: "A CORS proxy for single-page apps: checks Origin against an allowlist and forwards to the API.",
         discussion: """
-            The browser app calls the proxy instead of the API. The proxy checks the request's Origin against
-            cors.allowedOrigins, answers preflights itself, forwards everything else through libcurl to the
-            route's upstream, and returns the answer with the Access-Control-* headers a whitelisted origin
+            The browser app calls the proxy instead of the API. The proxy checks the request's Origin against \
+            cors.allowedOrigins, answers preflights itself, forwards everything else through libcurl to the \
+            route's upstream, and returns the answer with the Access-Control-* headers a whitelisted origin \
             would get.
 
-            Start with `corsproxy validate`, then `corsproxy serve`. The default ./proxy.json is a local dev
-            proxy for the Procore sandbox: point your SPA at http://127.0.0.1:8787 instead of
-            https://sandbox.procore.com.
+            Start with `corsproxy validate`, then `corsproxy serve`. The default ./proxy.json is a local dev \
+            proxy for the Procore sandbox: point your SPA at http://127.0.0.1:8787 instead of \
+            https://sandbox.procore.com. `corsproxy doctor` shows what a browser would make of any URL.
             """,
         subcommands: [Serve.self, Validate.self, Doctor.self],
         defaultSubcommand: Serve.self

@@ -11,8 +11,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the proxy (the default command).",
         discussion: """
-            Prints `corsproxy listening on http://HOST:PORT` once ready, then one log line per request on
-            standard error. SIGINT or SIGTERM stops accepting connections, lets requests in flight finish, and
+            Prints `corsproxy listening on http://HOST:PORT` once ready, then one log line per request on \
+            standard error. SIGINT or SIGTERM stops accepting connections, lets requests in flight finish, and \
             exits 0.
             """
     )
