@@ -1,5 +1,5 @@
 public import NIOCore
-internal import Synchronization
+internal import NIOConcurrencyHelpers
 
 extension CurlLoop {
     /// Runs one transfer to completion and returns its head and body: a convenience for one-shot callers such as
@@ -8,17 +8,17 @@ extension CurlLoop {
     ///   - request: The request; its body must be `.none` or `.length(0)`.
     ///   - maxBodyBytes: Body bytes kept; the rest is read and dropped.
     public func fetch(_ request: TransferRequest, maxBodyBytes: Int = 1 << 20) async throws -> (TransferResponseHead, ByteBuffer) {
-        let state = Mutex<(head: TransferResponseHead?, body: ByteBuffer, continuation: CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>?)>(
+        let state = NIOLockedValueBox<(head: TransferResponseHead?, body: ByteBuffer, continuation: CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>?)>(
             (nil, ByteBuffer(), nil)
         )
         // The sink can run before `start` returns the transfer: consumption is counted until it is known.
-        let consumer = Mutex<(transfer: Transfer?, unconsumed: Int)>((nil, 0))
+        let consumer = NIOLockedValueBox<(transfer: Transfer?, unconsumed: Int)>((nil, 0))
         return try await withCheckedThrowingContinuation { continuation in
-            state.withLock { $0.continuation = continuation }
+            state.withLockedValue { $0.continuation = continuation }
             let transfer = self.start(request) { events in
                 var consumed = 0
                 var outcome: Result<(TransferResponseHead, ByteBuffer), any Error>?
-                let waiting = state.withLock { state -> CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>? in
+                let waiting = state.withLockedValue { state -> CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>? in
                     for event in events {
                         switch event {
                         case .head(let head):
@@ -42,7 +42,7 @@ extension CurlLoop {
                     return state.continuation
                 }
                 if consumed > 0 {
-                    let transfer = consumer.withLock { consumer -> Transfer? in
+                    let transfer = consumer.withLockedValue { consumer -> Transfer? in
                         if consumer.transfer == nil { consumer.unconsumed += consumed }
                         return consumer.transfer
                     }
@@ -50,7 +50,7 @@ extension CurlLoop {
                 }
                 if let waiting, let outcome { waiting.resume(with: outcome) }
             }
-            let unconsumed = consumer.withLock { consumer -> Int in
+            let unconsumed = consumer.withLockedValue { consumer -> Int in
                 consumer.transfer = transfer
                 return consumer.unconsumed
             }

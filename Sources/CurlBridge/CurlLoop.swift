@@ -2,18 +2,18 @@ internal import CCurl
 internal import Foundation
 public import Logging
 public import ServiceLifecycle
-internal import Synchronization
+internal import NIOConcurrencyHelpers
 
 /// One libcurl multi handle driven by its own thread: every upstream transfer of the process runs here, so
 /// upstream connections, DNS and TLS sessions are cached and reused across requests.
 ///
 /// libcurl handles are not thread-safe (libcurl-thread(3)), so every curl call on the multi and its easy handles
-/// happens on the loop thread. Other threads only ``submit(_:)`` commands: a Mutex-guarded queue plus
+/// happens on the loop thread. Other threads only ``submit(_:)`` commands: a lock-guarded queue plus
 /// `curl_multi_wakeup`, the one call documented as safe from any thread. The loop drains commands, runs
 /// `curl_multi_perform`, reaps finished transfers, flushes each transfer's batched events once, then sleeps in
 /// `curl_multi_poll` (LIBCURL.md §2.5 explains why this beats plugging curl's sockets into NIO).
 public final class CurlLoop: Service, @unchecked Sendable {
-    // @unchecked: `inbox` and `completion` are Mutex-guarded; all other stored vars are loop-thread only.
+    // @unchecked: `inbox` and `completion` are lock-guarded; all other stored vars are loop-thread only.
 
     /// Connection-pool settings for the multi handle.
     public struct Configuration: Sendable {
@@ -48,8 +48,8 @@ public final class CurlLoop: Service, @unchecked Sendable {
         var isClosed = false
     }
 
-    private let inbox = Mutex(Inbox())
-    private let completion = Mutex<(isDone: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let inbox = NIOLockedValueBox(Inbox())
+    private let completion = NIOLockedValueBox<(isDone: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let multi: UnsafeMutableRawPointer
     private let configuration: Configuration
     private let logger: Logger
@@ -100,7 +100,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
     public func shutdown() async {
         self.submit(.shutdown)
         await withCheckedContinuation { continuation in
-            let isDone = self.completion.withLock { state -> Bool in
+            let isDone = self.completion.withLockedValue { state -> Bool in
                 if !state.isDone { state.waiters.append(continuation) }
                 return state.isDone
             }
@@ -112,7 +112,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
     /// - Returns: `false` when the loop has already closed.
     @discardableResult
     func submit(_ command: Command) -> Bool {
-        self.inbox.withLock { inbox in
+        self.inbox.withLockedValue { inbox in
             guard !inbox.isClosed else { return false }
             let wasEmpty = inbox.commands.isEmpty
             inbox.commands.append(command)
@@ -133,7 +133,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
         self.logger.debug("curl loop started", metadata: ["curl.version": "\(CurlGlobal.version)"])
         var running: Int32 = 0
         while true {
-            let commands = self.inbox.withLock { inbox in
+            let commands = self.inbox.withLockedValue { inbox in
                 defer { inbox.commands.removeAll(keepingCapacity: true) }
                 return inbox.commands
             }
@@ -162,7 +162,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
     }
 
     private func close() {
-        let leftovers = self.inbox.withLock { inbox in
+        let leftovers = self.inbox.withLockedValue { inbox in
             inbox.isClosed = true
             return inbox.commands
         }
@@ -172,7 +172,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
         self.flushDirty()
         curl_multi_cleanup(self.multi)
         self.logger.debug("curl loop stopped")
-        let waiters = self.completion.withLock { state in
+        let waiters = self.completion.withLockedValue { state in
             state.isDone = true
             defer { state.waiters.removeAll() }
             return state.waiters

@@ -1,6 +1,6 @@
 internal import CCurl
 internal import NIOCore
-internal import Synchronization
+internal import NIOConcurrencyHelpers
 
 /// libcurl's data callbacks for a ``Transfer``. They run on the curl-loop thread, inside `curl_multi_perform` or
 /// `curl_easy_pause`. They are `@convention(c)`: no captures, no Swift errors crossing, the transfer reached
@@ -28,7 +28,7 @@ extension Transfer {
     /// redelivers the same bytes after the unpause.
     func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Int {
         enum Decision { case accept, pause, abort }
-        let decision = self.mailbox.withLock { mailbox -> Decision in
+        let decision = self.mailbox.withLockedValue { mailbox -> Decision in
             if mailbox.isCancelled { return .abort }
             if mailbox.bytesInFlight >= Self.highWatermark {
                 mailbox.isReceivePaused = true
@@ -66,7 +66,7 @@ extension Transfer {
     /// is not finished.
     func sendBody(into target: UnsafeMutableRawBufferPointer) -> Int {
         enum Outcome { case copied(Int, drained: Bool), pause, finished, abort }
-        let outcome = self.mailbox.withLock { mailbox -> Outcome in
+        let outcome = self.mailbox.withLockedValue { mailbox -> Outcome in
             if mailbox.isCancelled { return .abort }
             if mailbox.upload.isEmpty {
                 if mailbox.isUploadFinished { return .finished }

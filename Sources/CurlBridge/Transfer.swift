@@ -1,11 +1,11 @@
 internal import CCurl
 public import NIOCore
-internal import Synchronization
+internal import NIOConcurrencyHelpers
 
 /// One upstream request/response exchange, streaming in both directions with back-pressure.
 ///
 /// Two threads touch a transfer, and each half of its state belongs to one of them:
-/// - the **mailbox** (``Mailbox``, behind a `Mutex`) is shared: the request body queue, the bytes of response
+/// - the **mailbox** (``Mailbox``, behind a lock) is shared: the request body queue, the bytes of response
 ///   handed to the owner but not yet consumed, the pause flags and cancellation;
 /// - everything else (`easy`, the header list, the response head being parsed, the batch of events to flush) is
 ///   **curl-loop thread only**.
@@ -18,7 +18,7 @@ internal import Synchronization
 /// Both checks and flag changes happen under the one mutex, so a pause and the resume that cancels it never miss
 /// each other.
 public final class Transfer: @unchecked Sendable {
-    // @unchecked: the mailbox is Mutex-guarded; every other stored var is confined to the curl-loop thread.
+    // @unchecked: the mailbox is lock-guarded (`NIOLockedValueBox`, a pthread mutex that ThreadSanitizer understands; `Synchronization.Mutex` is a bare futex to it); every other stored var is confined to the curl-loop thread.
 
     struct Mailbox {
         var upload = CircularBuffer<ByteBuffer>()
@@ -39,7 +39,7 @@ public final class Transfer: @unchecked Sendable {
 
     let request: TransferRequest
     let sink: @Sendable ([TransferEvent]) -> Void
-    let mailbox = Mutex(Mailbox())
+    let mailbox = NIOLockedValueBox(Mailbox())
     weak var loop: CurlLoop?
 
     // Curl-loop thread only.
@@ -77,7 +77,7 @@ public final class Transfer: @unchecked Sendable {
     /// - Returns: `true` when the producer should stop reading more body until ``TransferEvent/uploadDrained``.
     @discardableResult
     public func appendBody(_ buffer: ByteBuffer) -> Bool {
-        let (unpause, hold) = self.mailbox.withLock { mailbox -> (Bool, Bool) in
+        let (unpause, hold) = self.mailbox.withLockedValue { mailbox -> (Bool, Bool) in
             guard !mailbox.isCancelled else { return (false, false) }
             mailbox.upload.append(buffer)
             mailbox.uploadBytes += buffer.readableBytes
@@ -94,7 +94,7 @@ public final class Transfer: @unchecked Sendable {
 
     /// Marks the end of the request body.
     public func finishBody() {
-        let unpause = self.mailbox.withLock { mailbox -> Bool in
+        let unpause = self.mailbox.withLockedValue { mailbox -> Bool in
             mailbox.isUploadFinished = true
             defer { mailbox.isSendPaused = false }
             return mailbox.isSendPaused
@@ -105,7 +105,7 @@ public final class Transfer: @unchecked Sendable {
     /// Reports that the owner has written `count` response bytes onward (their write completed), which frees
     /// room under the high watermark.
     public func didConsume(_ count: Int) {
-        let resume = self.mailbox.withLock { mailbox -> Bool in
+        let resume = self.mailbox.withLockedValue { mailbox -> Bool in
             mailbox.bytesInFlight -= count
             guard mailbox.isReceivePaused, mailbox.bytesInFlight <= Self.lowWatermark else { return false }
             mailbox.isReceivePaused = false
@@ -116,7 +116,7 @@ public final class Transfer: @unchecked Sendable {
 
     /// Stops the transfer at once: libcurl drops it and its connection, and no further events are delivered.
     public func cancel() {
-        let wasCancelled = self.mailbox.withLock { mailbox -> Bool in
+        let wasCancelled = self.mailbox.withLockedValue { mailbox -> Bool in
             defer { mailbox.isCancelled = true }
             return mailbox.isCancelled
         }
@@ -126,18 +126,18 @@ public final class Transfer: @unchecked Sendable {
     /// Whether libcurl is paused because the owner has not consumed what it was given: the client is not
     /// reading.
     public var isWaitingForConsumer: Bool {
-        self.mailbox.withLock { $0.isReceivePaused }
+        self.mailbox.withLockedValue { $0.isReceivePaused }
     }
 
     var isCancelled: Bool {
-        self.mailbox.withLock { $0.isCancelled }
+        self.mailbox.withLockedValue { $0.isCancelled }
     }
 
     // MARK: Curl-loop thread
 
     /// Bytes of response accepted from libcurl and not yet consumed by the owner. For tests and metrics.
     public var bytesInFlight: Int {
-        self.mailbox.withLock { $0.bytesInFlight }
+        self.mailbox.withLockedValue { $0.bytesInFlight }
     }
 
     func markDirty() {

@@ -49,7 +49,7 @@ struct ForwardingTests {
                 // A HEAD then a GET on one connection: a body wrongly sent after the HEAD would show up in front
                 // of the second response.
                 let host = "Host: 127.0.0.1:\(proxy.port)\r\n"
-                let raw = try rawExchange(
+                let raw = try await rawExchange(
                     port: proxy.port,
                     "HEAD /bytes/1234 HTTP/1.1\r\n\(host)\r\nGET /status/204 HTTP/1.1\r\n\(host)Connection: close\r\n\r\n"
                 )

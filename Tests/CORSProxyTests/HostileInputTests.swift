@@ -35,7 +35,7 @@ struct HostileInputTests {
     func refused(_ item: [String]) async throws {
         try await withUpstream { upstream in
             try await withProxy(Self.config(upstream.url)) { proxy in
-                let answer = try rawExchange(port: proxy.port, item[1])
+                let answer = try await rawExchange(port: proxy.port, item[1])
                 #expect(answer.hasPrefix("HTTP/1.1 \(item[2]) "), "\(item[0]): \(answer.prefix(200))")
                 // A broken chunk is only seen after the head was forwarded: the transfer is cancelled, so the
                 // upstream never receives a complete request. Every other case is refused on its head.
@@ -84,7 +84,7 @@ struct HostileInputTests {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url, extra: #""timeouts": {"clientHeader": 0.5}"#)) { proxy in
                 let started = ContinuousClock.now
-                let answer = try rawExchange(port: proxy.port, "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", timeout: .seconds(10))
+                let answer = try await rawExchange(port: proxy.port, "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", timeout: .seconds(10))
                 #expect(answer.isEmpty)
                 #expect(ContinuousClock.now - started < .seconds(8), "closed by the proxy, not by the test's own timeout")
                 #expect(upstream.connectionsOpened == 0)

@@ -22,7 +22,7 @@ struct OpenProxyTests {
                         let result = try await http(proxy.url + path, extra: ["--path-as-is"])
                         #expect([200, 400, 404].contains(result.status), "\(path): \(result.status)")
                     }
-                    let raw = try rawExchange(port: proxy.port, "GET http://\(evilHost)/ HTTP/1.1\r\nHost: \(evilHost)\r\n\r\n")
+                    let raw = try await rawExchange(port: proxy.port, "GET http://\(evilHost)/ HTTP/1.1\r\nHost: \(evilHost)\r\n\r\n")
                     #expect(raw.hasPrefix("HTTP/1.1 4"))
                 }
                 #expect(evil.connectionsOpened == 0, "the proxy contacted a host it was not configured for")

@@ -48,7 +48,7 @@ struct SecretsTests {
             let tooLarge = try await http(proxy.url + "/echo?access_token=\(queryToken)", method: "POST", headers: secrets, bodyFile: file)
             #expect(tooLarge.status == 413)
             bodies.append(tooLarge.text)
-            _ = try rawExchange(port: proxy.port, "GET /echo?access_token=\(queryToken) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nBad Header: x\r\n\r\n")
+            _ = try await rawExchange(port: proxy.port, "GET /echo?access_token=\(queryToken) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nBad Header: x\r\n\r\n")
             #expect(try await proxy.stop() == 0)
             let log = proxy.stderr
             #expect(log.split(separator: "\n").filter { $0.contains("http.target=") }.count >= targets.count + 4)

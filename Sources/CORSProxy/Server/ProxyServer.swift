@@ -5,7 +5,7 @@ internal import NIOExtras
 internal import NIOHTTP1
 internal import NIOPosix
 public import ServiceLifecycle
-internal import Synchronization
+internal import NIOConcurrencyHelpers
 
 /// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through a shared
 /// ``CurlLoop``. Graceful shutdown stops accepting, lets in-flight requests finish (up to `drainTimeout`), and
@@ -18,7 +18,7 @@ public final class ProxyServer: Service, Sendable {
     private let quiesce: ServerQuiescingHelper
     private let drainTimeout: Duration
     /// Open client connections, so the ones still busy when the drain timeout passes can be closed.
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     /// - Parameters:
     ///   - config: The checked config.
@@ -77,9 +77,9 @@ public final class ProxyServer: Service, Sendable {
 
     private func track(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
-        self.connections.withLock { $0[id] = channel }
+        self.connections.withLockedValue { $0[id] = channel }
         channel.closeFuture.whenComplete { [self] _ in
-            _ = self.connections.withLock { $0.removeValue(forKey: id) }
+            _ = self.connections.withLockedValue { $0.removeValue(forKey: id) }
         }
     }
 
@@ -95,9 +95,9 @@ public final class ProxyServer: Service, Sendable {
         let drained = loop.makePromise(of: Void.self)
         self.quiesce.initiateShutdown(promise: drained)
         let done = loop.makePromise(of: Void.self)
-        let isDone = Mutex(false)
+        let isDone = NIOLockedValueBox(false)
         let finish: @Sendable () -> Void = {
-            let isFirst = isDone.withLock { isDone in
+            let isFirst = isDone.withLockedValue { isDone in
                 defer { isDone = true }
                 return !isDone
             }
@@ -108,7 +108,7 @@ public final class ProxyServer: Service, Sendable {
         _ = try? await done.futureResult.get()
         timeout.cancel()
         // Past the drain timeout: close what is still open; their transfers are cancelled with them.
-        let remaining = self.connections.withLock { Array($0.values) }
+        let remaining = self.connections.withLockedValue { Array($0.values) }
         for channel in remaining { try? await channel.close() }
     }
 }

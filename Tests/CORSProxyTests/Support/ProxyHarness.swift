@@ -3,7 +3,7 @@ import CurlBridge
 import Foundation
 import InMemoryLogging
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// libcurl's global set-up, done once for the whole test process.
 let curlGlobal: Void = {
@@ -102,7 +102,7 @@ final class ProxyProcess: Sendable {
 
     var url: String { "http://127.0.0.1:\(self.port)" }
     var pid: Int32 { self.process.processIdentifier }
-    var stderr: String { String(decoding: self.stderrData.value.withLock { $0 }, as: UTF8.self) }
+    var stderr: String { String(decoding: self.stderrData.value.withLockedValue { $0 }, as: UTF8.self) }
 
     private init(process: Process, port: Int, stderrData: LockedData) {
         self.process = process
@@ -125,7 +125,7 @@ final class ProxyProcess: Sendable {
         let stderrData = LockedData()
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            stderrData.value.withLock { $0.append(data) }
+            stderrData.value.withLockedValue { $0.append(data) }
         }
         try process.run()
         let ready = try await readLine(out.fileHandleForReading, timeout: .seconds(20))
@@ -174,31 +174,31 @@ final class ProxyProcess: Sendable {
 
 /// Bytes appended from one thread and read from another.
 final class LockedData: Sendable {
-    let value = Mutex(Data())
+    let value = NIOLockedValueBox(Data())
 }
 
 /// Reads one line from a pipe, failing after `timeout`.
 private func readLine(_ handle: FileHandle, timeout: Duration) async throws -> String {
-    let line = Mutex(Data())
+    let line = NIOLockedValueBox(Data())
     let deadline = ContinuousClock.now + timeout
     return try await withCheckedThrowingContinuation { continuation in
-        let resumed = Mutex(false)
+        let resumed = NIOLockedValueBox(false)
         handle.readabilityHandler = { handle in
             let data = handle.availableData
-            let text: String? = line.withLock { buffer in
+            let text: String? = line.withLockedValue { buffer in
                 buffer.append(data)
                 guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else {
                     return data.isEmpty ? String(decoding: buffer, as: UTF8.self) : nil
                 }
                 return String(decoding: buffer[..<newline], as: UTF8.self)
             }
-            guard let text, resumed.withLock({ let first = !$0; $0 = true; return first }) else { return }
+            guard let text, resumed.withLockedValue({ let first = !$0; $0 = true; return first }) else { return }
             handle.readabilityHandler = nil
             continuation.resume(returning: text)
         }
         Task {
             try? await Task.sleep(until: deadline)
-            guard resumed.withLock({ let first = !$0; $0 = true; return first }) else { return }
+            guard resumed.withLockedValue({ let first = !$0; $0 = true; return first }) else { return }
             handle.readabilityHandler = nil
             continuation.resume(throwing: TestFailure("no ready line within \(timeout)"))
         }

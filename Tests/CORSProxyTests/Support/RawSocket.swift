@@ -2,7 +2,19 @@ import Foundation
 
 /// Sends raw bytes to 127.0.0.1:`port` and returns everything the server sends back until it closes the
 /// connection or `timeout` passes. For what a well-behaved client library would never send or would hide.
-func rawExchange(port: Int, _ request: String, timeout: Duration = .seconds(5)) throws -> String {
+func rawExchange(port: Int, _ request: String, timeout: Duration = .seconds(5)) async throws -> String {
+    try await offCooperativePool { try blockingRawExchange(port: port, request, timeout: timeout) }
+}
+
+/// Runs blocking work (sockets, waiting for a process) on a Dispatch thread, so it never starves Swift
+/// Testing's small cooperative pool, on which the other tests' proxies and clients run.
+func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+private func blockingRawExchange(port: Int, _ request: String, timeout: Duration) throws -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed") }
     defer { close(fd) }

@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A real HTTP/1.1 server on 127.0.0.1:0 that plays the upstream API. It records every connection and request so
 /// tests can prove what reached it (and what did not).
@@ -36,7 +36,7 @@ final class TestUpstream: Sendable {
         var bytesStreamed = 0
     }
 
-    let record = Mutex(Record())
+    let record = NIOLockedValueBox(Record())
     private let channel: any Channel
     let port: Int
 
@@ -48,20 +48,20 @@ final class TestUpstream: Sendable {
     }
 
     static func start() async throws -> TestUpstream {
-        let box = Mutex<TestUpstream?>(nil)
+        let box = NIOLockedValueBox<TestUpstream?>(nil)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    let upstream = box.withLock { $0 }!
+                    let upstream = box.withLockedValue { $0 }!
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(upstream: upstream))
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
         let upstream = TestUpstream(channel: channel)
-        box.withLock { $0 = upstream }
+        box.withLockedValue { $0 = upstream }
         return upstream
     }
 
@@ -69,10 +69,10 @@ final class TestUpstream: Sendable {
         try? await self.channel.close()
     }
 
-    var requests: [Request] { self.record.withLock { $0.requests } }
-    var connectionsOpened: Int { self.record.withLock { $0.connectionsOpened } }
-    var connectionsClosed: Int { self.record.withLock { $0.connectionsClosed } }
-    var bytesStreamed: Int { self.record.withLock { $0.bytesStreamed } }
+    var requests: [Request] { self.record.withLockedValue { $0.requests } }
+    var connectionsOpened: Int { self.record.withLockedValue { $0.connectionsOpened } }
+    var connectionsClosed: Int { self.record.withLockedValue { $0.connectionsClosed } }
+    var bytesStreamed: Int { self.record.withLockedValue { $0.bytesStreamed } }
 
     /// Waits until `condition` holds on the record, polling; fails after `timeout`.
     func waitFor(
@@ -81,7 +81,7 @@ final class TestUpstream: Sendable {
         _ condition: @Sendable (Record) -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !self.record.withLock({ condition($0) }) {
+        while !self.record.withLockedValue({ condition($0) }) {
             guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting for \(what)") }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -141,12 +141,12 @@ private final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.upstream.record.withLock { $0.connectionsOpened += 1 }
+        self.upstream.record.withLockedValue { $0.connectionsOpened += 1 }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.upstream.record.withLock { $0.connectionsClosed += 1 }
+        self.upstream.record.withLockedValue { $0.connectionsClosed += 1 }
         context.fireChannelInactive()
     }
 
@@ -169,7 +169,7 @@ private final class UpstreamHandler: ChannelDuplexHandler {
                 bodyLength: self.bodyLength,
                 bodySHA256: self.hasher.finalize().hex
             )
-            self.upstream.record.withLock { $0.requests.append(request) }
+            self.upstream.record.withLockedValue { $0.requests.append(request) }
             self.respond(to: request, context: context)
         }
     }
@@ -262,7 +262,7 @@ private final class UpstreamHandler: ChannelDuplexHandler {
         context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { result in
             guard case .success = result else { return }
             let (handler, context) = bound.value
-            handler.upstream.record.withLock { $0.bytesStreamed += n }
+            handler.upstream.record.withLockedValue { $0.bytesStreamed += n }
             handler.stream(offset: offset + n, count: count, context: context)
         }
     }
