@@ -54,7 +54,7 @@ struct CORSResponseTests {
                     headers: ["Origin: \(Self.origin)", "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: x-secret"]
                 )
                 #expect(result.header("Access-Control-Allow-Headers")?.lowercased().contains("x-secret") == false)
-                let line = try #require(proxy.logLines.first { $0.contains("cors.request=preflight") })
+                let line = try await proxy.logLine(containing: "cors.request=preflight")
                 #expect(line.contains("cors.refusal=header x-secret is not in cors.allowedHeaders"))
                 #expect(line.contains("Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response."))
                 #expect(upstream.requests.isEmpty)
@@ -136,7 +136,7 @@ struct CORSResponseTests {
                 #expect(result.header("Access-Control-Allow-Origin") == nil)
                 #expect(result.header("Vary") == "Origin")
                 #expect(upstream.requests.count == 1)
-                let line = try #require(proxy.logLines.first)
+                let line = try await proxy.logLine()
                 #expect(line.contains("chrome=Access to fetch at '\(proxy.url)/headers?Access-Control-Allow-Origin=*' from origin 'https://evil.example.net' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."))
             }
         }
@@ -161,7 +161,7 @@ struct CORSResponseTests {
                 let rebound = try await http(proxy.url + "/echo", headers: ["Host: attacker.example.com:\(proxy.port)"])
                 #expect(rebound.status == 403)
                 #expect(try rebound.json()["error"] as? String == "host_not_allowed")
-                let line = try #require(proxy.logLines.first)
+                let line = try await proxy.logLine()
                 #expect(line.contains("proxy.error=host_not_allowed") && line.contains("http.host=attacker.example.com:\(proxy.port)"), "\(line)")
                 let localhost = try await http(proxy.url + "/echo", headers: ["Host: localhost:\(proxy.port)"])
                 #expect(localhost.status == 200)

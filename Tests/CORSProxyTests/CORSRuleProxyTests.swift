@@ -53,7 +53,7 @@ struct CORSRuleProxyTests {
                 let privateNetworkOK = !item.privateNetwork || result.header("Access-Control-Allow-Private-Network") == "true"
                 let browserAccepts = result.header("Access-Control-Allow-Origin") == "http://localhost:3000" && methodOK && headersOK && privateNetworkOK
                 #expect(browserAccepts == (item.refusedBy == nil))
-                let line = try #require(proxy.logLines.first { $0.contains("cors.request=preflight") })
+                let line = try await proxy.logLine(containing: "cors.request=preflight")
                 if let reason = item.chromeReason {
                     #expect(line.contains("has been blocked by CORS policy: Response to preflight request doesn't pass access control check: \(reason)"), "\(line)")
                 } else {
@@ -85,7 +85,7 @@ struct CORSRuleProxyTests {
             try await withProxy(testConfig(upstream: upstream.url, cors: CORSRules.baseCORS)) { proxy in
                 let result = try await http(proxy.url + "/echo", headers: ["Origin: \(pair[0])"])
                 #expect(result.status == 403)
-                let line = try #require(proxy.logLines.first)
+                let line = try await proxy.logLine()
                 #expect(line.contains("cors.hint=") && line.contains(pair[1]), "\(line)")
                 #expect(line.contains("cors=refused"))
             }

@@ -69,7 +69,7 @@ struct StreamingTests {
                 #expect(result.exitCode == 28)
                 // Without cancellation the transfer would run until the proxy shuts down.
                 try await upstream.waitFor("the upstream connection to close", timeout: .seconds(3)) { $0.connectionsClosed == 1 }
-                let line = try #require(proxy.logLines.first)
+                let line = try await proxy.logLine()
                 #expect(line.contains("note=client closed the connection"))
                 // The proxy keeps serving, on a new upstream connection (the broken one was not reused).
                 let next = try await http(proxy.url + "/echo")

@@ -18,6 +18,17 @@ struct RunningProxy: Sendable {
 
     var url: String { "http://127.0.0.1:\(self.port)" }
 
+    /// The first log line containing `text`, waiting for it: a request's line is written when both its
+    /// directions are done, which for an answer the proxy gives itself can be just after the client has it.
+    func logLine(containing text: String = "", timeout: Duration = .seconds(10)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let line = self.logLines.first(where: { text.isEmpty || $0.contains(text) }) { return line }
+            guard ContinuousClock.now < deadline else { throw TestFailure("no log line containing \(text.debugDescription)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Every log line, rendered as `message key=value…`, for assertions.
     var logLines: [String] {
         self.logs.entries.map { entry in
