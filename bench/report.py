@@ -15,12 +15,12 @@ SCENARIOS = [
     ("post", "3. POST 16 KiB JSON, 64 conns"),
     ("download", "4a. 50 MB download (curl)"),
     ("upload", "4b. 50 MB upload (curl)"),
-    ("c1000", "5. GET, 1,000 conns"),
     ("get-log", "GET, 64 conns, request logging on"),
+    ("c1000", "5. GET, 1,000 conns"),
 ]
 
-WRK_METRICS = ["rps", "p50_ms", "p99_ms", "mbps", "rss_mib", "upstream_conns", "errors"]
-STREAM_METRICS = ["mbps", "rss_mib", "upstream_conns", "errors"]
+WRK_METRICS = ["rps", "p50_ms", "p99_ms", "mbps", "rss_mib", "upstream_conns", "cpu_us_per_req", "errors"]
+STREAM_METRICS = ["mbps", "rss_mib", "upstream_conns", "cpu_ms_per_transfer", "errors"]
 LABELS = {
     "rps": "requests/s",
     "p50_ms": "p50 latency (ms)",
@@ -28,6 +28,8 @@ LABELS = {
     "mbps": "MB/s",
     "rss_mib": "peak RSS (MiB)",
     "upstream_conns": "upstream conns opened",
+    "cpu_us_per_req": "proxy CPU per request (µs)",
+    "cpu_ms_per_transfer": "proxy CPU per transfer (ms)",
     "errors": "errors",
 }
 # (kind, threshold): "ratio>=" / "ratio<=" compare the median ratio; "abs<=" compares corsproxy's median.
@@ -56,6 +58,8 @@ def fmt(metric, value):
     if metric == "mbps":
         return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
     if metric == "rss_mib":
+        return f"{value:.1f}"
+    if metric == "cpu_us_per_req":
         return f"{value:.1f}"
     return f"{value:,.0f}"
 
@@ -103,7 +107,7 @@ def main():
                 kind, threshold = spec
                 if kind.startswith("ratio"):
                     got = statistics.median(ratios) if ratios else None
-                    shown = f"{kind[5:]} {threshold:.1f}×"
+                    shown = f"{'≥' if kind.endswith('>=') else '≤'} {threshold:.1f}×"
                 else:
                     got = statistics.median(cp.values()) if cp else None
                     unit = " MiB" if metric == "rss_mib" else ""
@@ -131,6 +135,13 @@ def main():
     if notes:
         print()
         print("Logging cost — " + "; ".join(notes) + ".")
+
+    # How busy the rest of the machine was while we measured (CPU used by processes outside the benchmark).
+    loads = [v for (scenario, role, metric), runs in data.items() if metric == "other_load_pct" for v in runs.values()]
+    if loads:
+        print()
+        print(f"Other processes' CPU use during the measurements: median {statistics.median(loads):.0f}%, "
+              f"max {max(loads):.0f}% of the machine (0% = quiet; high values make the spread wide).")
 
 
 if __name__ == "__main__":
