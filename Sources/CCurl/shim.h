@@ -9,6 +9,9 @@
 #include <curl/curl.h>
 #include <stddef.h>
 #include <sys/types.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 typedef size_t (*ccurl_data_cb)(char *buffer, size_t size, size_t nitems, void *userdata);
 
@@ -56,6 +59,14 @@ static inline curl_version_info_data *ccurl_version_info_now(void) {
 /// The `CURLMsg.data.result` union member, read in C.
 static inline CURLcode ccurl_msg_result(CURLMsg *msg) {
     return msg->data.result;
+}
+
+/// Names the calling thread (the curl loop) for `top`, `perf` and gdb; `prctl` is variadic, so Swift cannot
+/// call it.
+static inline void ccurl_set_thread_name(const char *name) {
+#ifdef __linux__
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+#endif
 }
 
 #endif

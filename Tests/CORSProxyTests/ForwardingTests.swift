@@ -201,6 +201,27 @@ struct ForwardingTests {
         }
     }
 
+    @Test("Expect: 100-continue is answered at once, so clients do not wait a second before sending the body")
+    func expectContinue() async throws {
+        try await withUpstream { upstream in
+            try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+                let file = try patternFile(count: 2 * 1024 * 1024)
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                // curl sends Expect: 100-continue for bodies over 1 MiB and waits up to this long for the 100.
+                let result = try await http(
+                    proxy.url + "/echo",
+                    method: "PUT",
+                    headers: ["Expect: 100-continue"],
+                    bodyFile: file,
+                    extra: ["--expect100-timeout", "20", "--max-time", "10"]
+                )
+                #expect(result.status == 200, "without an interim 100 curl waits 20 s and --max-time ends it")
+                #expect(try result.json()["bodyLength"] as? Int == 2 * 1024 * 1024)
+                #expect(upstream.requests.first.map { !$0.headers.contains { $0.0.lowercased() == "expect" } } == true)
+            }
+        }
+    }
+
     @Test("the health endpoint answers itself and is never forwarded")
     func health() async throws {
         try await withUpstream { upstream in

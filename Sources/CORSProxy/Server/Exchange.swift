@@ -49,6 +49,8 @@ struct Exchange {
 
     /// The one log line per request: what was asked, the CORS decision and why, and what the browser will do.
     func log(status: Int, note: String? = nil) {
+        // Building the metadata costs more than the rest of a preflight: skip it when the line is not wanted.
+        guard self.logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "http.method": "\(self.head.method.rawValue)",
             "http.target": "\(Redaction.target(self.head.uri))",

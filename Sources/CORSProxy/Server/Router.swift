@@ -1,9 +1,12 @@
 /// Picks the route for a request path: the longest matching `prefix` wins.
 struct Router: Sendable {
     let routes: [ProxyConfig.Route]
+    /// `scheme://host[:port]` of every upstream, for the rewrite fast path.
+    private let upstreamOrigins: [String]
 
     init(routes: [ProxyConfig.Route]) {
         self.routes = routes.sorted { $0.prefix.count > $1.prefix.count }
+        self.upstreamOrigins = Array(Set(routes.map(\.upstream.origin)))
     }
 
     /// The route for `path` (the request target without its query).
@@ -26,11 +29,7 @@ struct Router: Sendable {
     /// Maps an absolute URL on one of the upstreams back to the proxy, when the proxy would route the result to
     /// that same upstream; otherwise returns it unchanged. Used for `Location` and `Link`.
     func rewrite(_ url: Substring, proxyBase: String) -> String {
-        // Compare origins normalised (case, default port); paths stay case-sensitive.
-        guard let (scheme, afterScheme) = Origin.splitScheme(String(url)) else { return String(url) }
-        let authorityEnd = afterScheme.firstIndex { "/?#".contains($0) } ?? afterScheme.endIndex
-        guard let origin = UpstreamURL("\(scheme)://\(afterScheme[..<authorityEnd])")?.origin else { return String(url) }
-        let pathAndRest = afterScheme[authorityEnd...]
+        guard let (origin, pathAndRest) = self.upstreamOrigin(of: url) else { return String(url) }
         for route in self.routes where route.upstream.origin == origin {
             guard pathAndRest.hasPrefix(route.upstream.basePath) else { continue }
             let rest = pathAndRest.dropFirst(route.upstream.basePath.count)
@@ -48,6 +47,23 @@ struct Router: Sendable {
             return proxyBase + proxyPath + suffix
         }
         return String(url)
+    }
+
+    /// The normalised origin of `url` and what follows it, when the URL is on one of the upstreams' hosts.
+    private func upstreamOrigin(of url: Substring) -> (origin: String, rest: Substring)? {
+        // Fast path: upstreams write their own URLs in the canonical form the config holds.
+        for origin in self.upstreamOrigins where url.hasPrefix(origin) {
+            let rest = url.dropFirst(origin.count)
+            if rest.isEmpty || "/?#".contains(rest.first!) { return (origin, rest) }
+        }
+        // Otherwise compare origins normalised (case, default port); paths stay case-sensitive.
+        let lowered = url.lowercased()
+        guard self.upstreamOrigins.contains(where: { lowered.contains($0.drop { $0 != "/" }) }),
+            let (scheme, afterScheme) = Origin.splitScheme(String(url))
+        else { return nil }
+        let authorityEnd = afterScheme.firstIndex { "/?#".contains($0) } ?? afterScheme.endIndex
+        guard let origin = UpstreamURL("\(scheme)://\(afterScheme[..<authorityEnd])")?.origin else { return nil }
+        return (origin, afterScheme[authorityEnd...])
     }
 
     /// Rewrites every `<URL>` of a `Link` header value (RFC 8288).
