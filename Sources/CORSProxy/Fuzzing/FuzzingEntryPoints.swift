@@ -45,7 +45,8 @@ public enum FuzzingEntryPoints {
         }
         let logged = Redaction.target(head.uri)
         for pair in head.uri.split(separator: "?", maxSplits: 1).dropFirst().first?.split(separator: "&") ?? [] {
-            let parts = pair.split(separator: "=", maxSplits: 1)
+            // Parsed as servers (and Redaction) do: `=access_token=x` is a parameter with an empty name.
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts.count == 2, parts[0].lowercased() == "access_token", parts[1].count > 8 {
                 precondition(!logged.contains(parts[1]), "logged a token: \(logged)")
             }
