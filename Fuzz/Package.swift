@@ -11,6 +11,7 @@ let fuzzTarget: (String) -> Target = { name in
     .executableTarget(
         name: name,
         dependencies: [
+            "FuzzDriver",
             .product(name: "CORSProxy", package: mainPackage),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -26,5 +27,5 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
-    targets: ["FuzzOrigin", "FuzzConfig", "FuzzRequestHead"].map(fuzzTarget)
+    targets: [.target(name: "FuzzDriver")] + ["FuzzOrigin", "FuzzConfig", "FuzzRequestHead"].map(fuzzTarget)
 )
