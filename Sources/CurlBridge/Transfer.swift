@@ -135,11 +135,6 @@ public final class Transfer: @unchecked Sendable {
 
     // MARK: Curl-loop thread
 
-    /// Bytes of response accepted from libcurl and not yet consumed by the owner. For tests and metrics.
-    public var bytesInFlight: Int {
-        self.mailbox.withLockedValue { $0.bytesInFlight }
-    }
-
     func markDirty() {
         guard !self.isDirty else { return }
         self.isDirty = true

@@ -12,9 +12,9 @@ enum HeaderFilter {
         "trailer", "transfer-encoding", "upgrade",
     ]
 
-    /// Names listed in `Connection`, lowercased.
-    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
-        Set(headers["connection"].flatMap { $0.split(separator: ",") }.map { String($0).trimmingOWS().lowercased() })
+    /// Names listed in `Connection` header values, lowercased: those headers are hop-by-hop too.
+    static func connectionTokens(_ values: [String]) -> Set<String> {
+        Set(values.flatMap { $0.split(separator: ",") }.map { String($0).trimmingOWS().lowercased() })
     }
 
     /// The headers to send upstream.
@@ -29,7 +29,7 @@ enum HeaderFilter {
         clientAddress: String?,
         scheme: String
     ) -> [(name: String, value: String)] {
-        let listed = self.connectionTokens(headers)
+        let listed = self.connectionTokens(headers["connection"])
         var result: [(name: String, value: String)] = []
         result.reserveCapacity(headers.count + 3)
         var forwardedFor: String?
@@ -67,10 +67,7 @@ enum HeaderFilter {
         forwardCookies: Bool,
         rewrite: (_ name: String, _ value: String) -> String
     ) -> (headers: HTTPHeaders, vary: [String]) {
-        let listed = Set(
-            headers.filter { $0.name.lowercased() == "connection" }
-                .flatMap { $0.value.split(separator: ",") }.map { String($0).trimmingOWS().lowercased() }
-        )
+        let listed = self.connectionTokens(headers.filter { $0.name.lowercased() == "connection" }.map(\.value))
         var result = HTTPHeaders()
         var vary: [String] = []
         for (name, value) in headers {
