@@ -2,7 +2,12 @@
 ///
 /// A new status line starts over (libcurl reports `100 Continue` and other interim heads before the final one);
 /// a line starting with whitespace continues the previous header (obsolete line folding, RFC 9112 §5.2);
-/// lines after the head is complete (trailers) are ignored.
+/// lines after the head is complete (trailers) are ignored. The line is scanned as bytes and each header costs
+/// two `String`s: this runs once per upstream header line, on the curl thread, for every request.
+///
+/// A header whose name is not a token, or whose value holds a CR or NUL, is dropped: libcurl splits lines at LF
+/// only, and such bytes must never reach the client (response splitting); the server side does not validate
+/// the headers again.
 struct ResponseHeadParser {
     private var status = 0
     private var reason = ""
@@ -15,49 +20,76 @@ struct ResponseHeadParser {
         guard !self.isComplete else { return nil }
         var end = line.count
         while end > 0, line[end - 1] == UInt8(ascii: "\n") || line[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<end]), as: UTF8.self)
-        return self.feed(line: text)
+        return self.feed(bytes: UnsafeRawBufferPointer(rebasing: line[0..<end]))
     }
 
-    mutating func feed(line text: String) -> TransferResponseHead? {
+    private mutating func feed(bytes line: UnsafeRawBufferPointer) -> TransferResponseHead? {
         guard !self.isComplete else { return nil }
-        if text.isEmpty {
-            guard self.status != 0 else { return nil }
-            if (100..<200).contains(self.status) && self.status != 101 {
-                self = ResponseHeadParser()
-                return nil
-            }
-            self.isComplete = true
-            return TransferResponseHead(status: self.status, reason: self.reason, headers: self.headers)
-        }
-        if text.hasPrefix("HTTP/") {
-            let parts = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
-            self.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-            self.reason = parts.count > 2 ? String(parts[2]) : ""
-            self.headers = []
+        guard let first = line.first else { return self.finishHead() }
+        if line.starts(with: "HTTP/".utf8) {
+            self.startHead(statusLine: line)
             return nil
         }
-        if let first = text.first, first == " " || first == "\t" {
-            if !self.headers.isEmpty {
-                let continuation = text.trimmingOWS()
+        if Self.isOWS(first) {
+            if !self.headers.isEmpty, let continuation = Self.checkedText(Self.trimmingOWS(line[...])) {
                 self.headers[self.headers.count - 1].value += " " + continuation
             }
             return nil
         }
-        guard let colon = text.firstIndex(of: ":") else { return nil }
-        let name = String(text[..<colon])
-        let value = String(text[text.index(after: colon)...]).trimmingOWS()
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0,
+            line[..<colon].allSatisfy(Self.isTokenCharacter),
+            let value = Self.checkedText(Self.trimmingOWS(line[(colon + 1)...]))
+        else { return nil }
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<colon]), as: UTF8.self)
         self.headers.append((name, value))
         return nil
     }
-}
 
-extension String {
-    /// The string without leading and trailing optional whitespace (space and tab, RFC 9110 §5.6.3).
-    func trimmingOWS() -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
-        return String(scalars)
+    /// `HTTP/1.1 200 OK`: the status code and the reason phrase.
+    private mutating func startHead(statusLine line: UnsafeRawBufferPointer) {
+        let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: true)
+        self.status = 0
+        if fields.count > 1, fields[1].count == 3, fields[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+            self.status = fields[1].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        }
+        self.reason = fields.count > 2 ? Self.checkedText(fields[2]) ?? "" : ""
+        self.headers = []
+    }
+
+    private mutating func finishHead() -> TransferResponseHead? {
+        guard self.status != 0 else { return nil }
+        if (100..<200).contains(self.status) && self.status != 101 {
+            self = ResponseHeadParser()
+            return nil
+        }
+        self.isComplete = true
+        return TransferResponseHead(status: self.status, reason: self.reason, headers: self.headers)
+    }
+
+    private static func isOWS(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    /// RFC 9110 §5.6.2 `tchar`.
+    private static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default:
+            "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    private static func trimmingOWS(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        var bytes = bytes
+        while let first = bytes.first, Self.isOWS(first) { bytes.removeFirst() }
+        while let last = bytes.last, Self.isOWS(last) { bytes.removeLast() }
+        return bytes
+    }
+
+    /// The bytes as a `String`, or `nil` when they hold a CR or NUL.
+    private static func checkedText(_ bytes: Slice<UnsafeRawBufferPointer>) -> String? {
+        guard !bytes.contains(where: { $0 == UInt8(ascii: "\r") || $0 == 0 }) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
     }
 }

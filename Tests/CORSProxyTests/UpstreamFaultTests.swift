@@ -146,6 +146,7 @@ struct UpstreamConnectionFaultTests {
         "HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
         "NOT HTTP AT ALL\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+        "HTTP/1.1 200 OK\r\nX-Nul: a\u{0}b\r\nContent-Length: 0\r\n\r\n",
     ])
     func brokenUpstream(answer: String) async throws {
         let upstream = try await RawUpstream.start(answer: answer)
@@ -154,6 +155,24 @@ struct UpstreamConnectionFaultTests {
             let result = try await http(proxy.url + "/x", headers: ["Origin: http://localhost:3000"])
             #expect(result.status == 502, "\(answer.debugDescription) → \(result.status) \(result.text)")
             #expect(result.header("Access-Control-Allow-Origin") == "http://localhost:3000")
+        }
+    }
+
+    @Test("an upstream header with a bare CR in its value, or a name that is not a token, is dropped, never passed to the client")
+    func headerInjection() async throws {
+        let answer = "HTTP/1.1 200 OK\r\nX-Split: a\rSet-Cookie: evil=1\r\nBad Name: x\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok"
+        let upstream = try await RawUpstream.start(answer: answer)
+        defer { Task { await upstream.stop() } }
+        try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+            let response = try await rawExchange(
+                port: proxy.port,
+                "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\nConnection: close\r\n\r\n"
+            )
+            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(response.debugDescription)")
+            #expect(response.contains("X-Kept: yes\r\n"))
+            #expect(!response.contains("evil") && !response.contains("X-Split"))
+            #expect(!response.contains("Bad Name"))
+            #expect(response.hasSuffix("\r\n\r\nok"))
         }
     }
 }

@@ -81,12 +81,14 @@ public struct ProxyConfig: Sendable {
 
 /// An upstream base URL: `http(s)://host[:port][/base/path]`, without query, fragment or userinfo.
 public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
-    public var scheme: String
+    public let scheme: String
     /// Host as written in a URL (IPv6 bracketed), lowercased.
-    public var host: String
-    public var port: Int?
+    public let host: String
+    public let port: Int?
     /// A base path without trailing slash; empty for none.
-    public var basePath: String
+    public let basePath: String
+    /// `scheme://host[:port]`, the part a `Location` or `Link` URL must start with to point here.
+    public let origin: String
 
     /// Parses an upstream URL; `nil` when it is not an absolute http(s) URL without query, fragment or userinfo.
     public init?(_ text: String) {
@@ -106,12 +108,7 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
         self.host = host
         self.port = port
         self.basePath = path
-    }
-
-    /// `scheme://host[:port]`, the part a `Location` or `Link` URL must start with to point here.
-    public var origin: String {
-        if let port = self.port { return "\(self.scheme)://\(self.host):\(port)" }
-        return "\(self.scheme)://\(self.host)"
+        self.origin = port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
     }
 
     public var description: String { self.origin + self.basePath }

@@ -4,12 +4,12 @@ internal import NIOCore
 internal import NIOHTTP1
 
 /// One request on a connection, from its head to the end of both directions, and what its log line reports.
-/// Event loop only.
-struct Exchange {
+/// Event loop only. A class: the handler updates it in place as events arrive.
+final class Exchange {
     let id: Int
     let head: HTTPRequestHead
     let started = ContinuousClock.now
-    var logger: Logger
+    let logger: Logger
     var verdict = CORSPolicy.OriginVerdict.absent
     var proxyBase = ""
     var route: ProxyConfig.Route?

@@ -7,14 +7,24 @@ internal import NIOHTTP1
 /// Upstream `Access-Control-*` headers are dropped, never merged: the proxy's policy is the only CORS source, and a
 /// duplicated `Access-Control-Allow-Origin` fails in browsers.
 enum HeaderFilter {
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "transfer-encoding", "upgrade",
-    ]
+    /// Names listed in `Connection` header values, lowercased, without those already known as hop-by-hop
+    /// (`keep-alive`, `close`, …): usually none, so most headers are never compared with them.
+    static func connectionTokens(_ values: some Sequence<String>) -> [String] {
+        var tokens: [String] = []
+        for value in values {
+            for token in value.split(separator: ",") {
+                let name = String(token).trimmingOWS().lowercased()
+                let kind = HeaderName(name)
+                guard !name.isEmpty, name != "close", kind != .hopByHop, kind != .connection, !tokens.contains(name)
+                else { continue }
+                tokens.append(name)
+            }
+        }
+        return tokens
+    }
 
-    /// Names listed in `Connection` header values, lowercased: those headers are hop-by-hop too.
-    static func connectionTokens(_ values: [String]) -> Set<String> {
-        Set(values.flatMap { $0.split(separator: ",") }.map { String($0).trimmingOWS().lowercased() })
+    private static func isListed(_ name: String, in tokens: [String]) -> Bool {
+        !tokens.isEmpty && tokens.contains { HeaderName.equalsIgnoringCase(name, $0) }
     }
 
     /// The headers to send upstream.
@@ -29,32 +39,37 @@ enum HeaderFilter {
         clientAddress: String?,
         scheme: String
     ) -> [(name: String, value: String)] {
-        let listed = self.connectionTokens(headers["connection"])
         var result: [(name: String, value: String)] = []
         result.reserveCapacity(headers.count + 3)
+        var connectionValues: [String] = []
         var forwardedFor: String?
+        var host: String?
         for (name, value) in headers {
-            let lower = name.lowercased()
-            if self.hopByHop.contains(lower) || listed.contains(lower) { continue }
-            switch lower {
-            case "host", "content-length", "expect", "origin":
+            switch HeaderName(name) {
+            case .connection:
+                connectionValues.append(value)
+            case .host:
+                host = host ?? value
+            case .hopByHop, .contentLength, .expect, .origin, .xForwardedProto, .xForwardedHost:
                 continue
-            case "cookie" where !forwardCookies:
+            case .cookie where !forwardCookies:
                 continue
-            case "x-forwarded-for":
+            case .xForwardedFor:
                 forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
-                continue
-            case "x-forwarded-proto", "x-forwarded-host":
-                continue
             default:
                 result.append((name, value))
             }
+        }
+        let listed = self.connectionTokens(connectionValues)
+        if !listed.isEmpty {
+            result.removeAll { self.isListed($0.name, in: listed) }
+            if listed.contains("x-forwarded-for") { forwardedFor = nil }
         }
         if let clientAddress {
             result.append(("X-Forwarded-For", forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress))
         }
         result.append(("X-Forwarded-Proto", scheme))
-        if let host = headers.first(name: "host") {
+        if let host {
             result.append(("X-Forwarded-Host", host))
         }
         return result
@@ -65,23 +80,23 @@ enum HeaderFilter {
     static func responseHeaders(
         _ headers: [(name: String, value: String)],
         forwardCookies: Bool,
-        rewrite: (_ name: String, _ value: String) -> String
+        rewrite: (_ kind: HeaderName, _ value: String) -> String
     ) -> (headers: HTTPHeaders, vary: [String]) {
-        let listed = self.connectionTokens(headers.filter { $0.name.lowercased() == "connection" }.map(\.value))
+        let listed = self.connectionTokens(headers.lazy.filter { HeaderName($0.name) == .connection }.map(\.value))
         var result = HTTPHeaders()
+        result.reserveCapacity(headers.count + 4)
         var vary: [String] = []
-        for (name, value) in headers {
-            let lower = name.lowercased()
-            if self.hopByHop.contains(lower) || listed.contains(lower) || lower.hasPrefix("access-control-") {
+        for (name, value) in headers where !self.isListed(name, in: listed) {
+            let kind = HeaderName(name)
+            switch kind {
+            case .hopByHop, .connection, .accessControl:
                 continue
-            }
-            switch lower {
-            case "set-cookie" where !forwardCookies:
+            case .setCookie where !forwardCookies:
                 continue
-            case "vary":
+            case .vary:
                 vary += value.split(separator: ",").map { String($0).trimmingOWS() }.filter { !$0.isEmpty }
-            case "location", "content-location", "link":
-                result.add(name: name, value: rewrite(lower, value))
+            case .location, .contentLocation, .link:
+                result.add(name: name, value: rewrite(kind, value))
             default:
                 result.add(name: name, value: value)
             }

@@ -28,8 +28,14 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var isReadHeld = false
     private var hasPendingRead = false
     private var channelContext: ChannelHandlerContext?
-    /// Closes the connection when no complete request head arrives in `timeouts.clientHeader`.
-    private var headTimeout: Scheduled<Void>?
+    /// When the next request head must have arrived (`timeouts.clientHeader`); `nil` while a request is in hand.
+    private var headDeadline: NIODeadline?
+    /// Checks `headDeadline`; one timer per connection, re-armed only when it fires early, not per request.
+    private var headTimer: Scheduled<Void>?
+    /// The last `Origin` on this connection and its verdict: a connection almost always carries one origin.
+    private var lastVerdict: (header: String, verdict: CORSPolicy.OriginVerdict)?
+    /// The client's IP address, for `X-Forwarded-For`; formatted once per connection.
+    private lazy var clientAddress: String? = self.channelContext?.channel.remoteAddress?.ipAddress
 
     /// - Parameters:
     ///   - context: The config and what is precomputed from it.
@@ -43,22 +49,35 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.channelContext = context
-        self.armHeadTimeout(context: context)
+        self.awaitHead(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.headTimeout?.cancel()
+        self.headTimer?.cancel()
+        self.headTimer = nil
         self.channelContext = nil
     }
 
     /// Gives the client `timeouts.clientHeader` to send its next complete request head (slow-loris defence;
     /// also ends idle keep-alive connections).
-    private func armHeadTimeout(context: ChannelHandlerContext) {
-        self.headTimeout?.cancel()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let timeout = TimeAmount.milliseconds(Int64(self.shared.config.timeouts.clientHeader * 1000))
-        self.headTimeout = context.eventLoop.scheduleTask(in: timeout) {
-            bound.value.close(promise: nil)
+    private func awaitHead(context: ChannelHandlerContext) {
+        let deadline = NIODeadline.now() + .milliseconds(Int64(self.shared.config.timeouts.clientHeader * 1000))
+        self.headDeadline = deadline
+        if self.headTimer == nil { self.scheduleHeadTimer(at: deadline, context: context) }
+    }
+
+    private func scheduleHeadTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.headTimer = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.headTimerFired() }
+    }
+
+    private func headTimerFired() {
+        self.headTimer = nil
+        guard let deadline = self.headDeadline, let context = self.channelContext else { return }
+        if deadline <= .now() {
+            context.close(promise: nil)
+        } else {
+            self.scheduleHeadTimer(at: deadline, context: context)
         }
     }
 
@@ -81,8 +100,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
-            self.headTimeout?.cancel()
-            self.headTimeout = nil
+            self.headDeadline = nil
             self.nextExchangeID += 1
             self.exchange = Exchange(id: self.nextExchangeID, head: head, logger: self.logger)
             self.route(head, context: context)
@@ -95,16 +113,15 @@ final class ProxyHandler: ChannelDuplexHandler {
             }
             if transfer.appendBody(buffer) { self.isReadHeld = true }
         case .end:
-            guard var exchange = self.exchange else { return }
+            guard let exchange = self.exchange else { return }
             exchange.isRequestComplete = true
             exchange.transfer?.finishBody()
-            self.exchange = exchange
             self.finishIfDone(context: context)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if var exchange = self.exchange {
+        if let exchange = self.exchange {
             exchange.transfer?.cancel()
             exchange.transfer = nil
             exchange.log(status: exchange.status ?? 499, note: "client closed the connection")
@@ -141,8 +158,8 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     /// Makes the request's plan and carries it out.
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let plan = RequestPlan(head: head, context: self.shared, clientAddress: context.channel.remoteAddress?.ipAddress)
-        guard var exchange = self.exchange else { return }
+        let plan = RequestPlan(head: head, verdict: self.judge(head), context: self.shared, clientAddress: self.clientAddress)
+        guard let exchange = self.exchange else { return }
         exchange.verdict = plan.verdict
         exchange.proxyBase = plan.proxyBase
         exchange.isPreflight = plan.isPreflight
@@ -152,13 +169,21 @@ final class ProxyHandler: ChannelDuplexHandler {
             exchange.mustClose = true
             exchange.isRequestComplete = true
         }
-        self.exchange = exchange
         switch plan.action {
         case .respond(let response, let addsCORS):
             self.write(response, addCORS: addsCORS, context: context)
         case .forward(let route, let request):
             self.startTransfer(request, route: route, context: context)
         }
+    }
+
+    /// The policy's verdict on the request's `Origin`, remembered for the next request of the connection.
+    private func judge(_ head: HTTPRequestHead) -> CORSPolicy.OriginVerdict {
+        guard let origin = head.headers.first(name: "origin") else { return .absent }
+        if let last = self.lastVerdict, last.header == origin { return last.verdict }
+        let verdict = self.shared.policy.judge(origin: origin)
+        self.lastVerdict = (origin, verdict)
+        return verdict
     }
 
     // MARK: Local responses
@@ -171,7 +196,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     private func write(_ response: ProxyResponse, addCORS: Bool, context: ChannelHandlerContext) {
-        guard var exchange = self.exchange else { return }
+        guard let exchange = self.exchange else { return }
         var headers = response.headers
         if addCORS, case .allowed(let origin, _) = exchange.verdict {
             for (name, value) in self.shared.policy.responseHeaders(origin: origin) { headers.add(name: name, value: value) }
@@ -185,7 +210,6 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         exchange.status = Int(response.status.code)
         exchange.errorKind = response.errorKind
-        self.exchange = exchange
         self.endResponse(context: context)
     }
 
@@ -193,9 +217,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// it is not kept alive. The order matters: writing the end lets `HTTPServerPipelineHandler` deliver the
     /// next pipelined request into this handler before the write returns.
     private func endResponse(context: ChannelHandlerContext) {
-        guard var exchange = self.exchange else { return }
+        guard let exchange = self.exchange else { return }
         exchange.isResponseComplete = true
-        self.exchange = exchange
         self.finishIfDone(context: context)
         // The rest of the request body, if any, is read and dropped.
         self.releaseReads(context: context)
@@ -211,17 +234,16 @@ final class ProxyHandler: ChannelDuplexHandler {
         guard let exchange = self.exchange, exchange.isRequestComplete, exchange.isResponseComplete else { return }
         exchange.log(status: exchange.status ?? 0)
         self.exchange = nil
-        self.armHeadTimeout(context: context)
+        self.awaitHead(context: context)
     }
 
     /// A body larger than `limits.maxBodyBytes`: 413 if nothing was answered yet, and the connection closes
     /// either way (the rest of the body is not read).
     private func refuseOversizedBody(context: ChannelHandlerContext) {
-        guard var exchange = self.exchange else { return }
+        guard let exchange = self.exchange else { return }
         exchange.transfer?.cancel()
         exchange.transfer = nil
         exchange.mustClose = true
-        self.exchange = exchange
         if exchange.isResponseStarted {
             exchange.log(status: exchange.status ?? 0, note: "request body over limits.maxBodyBytes")
             self.exchange = nil
@@ -279,14 +301,13 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     private func writeUpstreamHead(_ upstream: TransferResponseHead, context: ChannelHandlerContext) {
-        guard var exchange = self.exchange else { return }
+        guard let exchange = self.exchange else { return }
         let lengths = Set(upstream.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value))
         if lengths.count > 1 {
             // RFC 9112 §6.3: differing lengths make the framing unknowable; never pass them on.
             exchange.transfer?.cancel()
             exchange.transfer = nil
             exchange.mustClose = true
-            self.exchange = exchange
             return self.respond(
                 .json(
                     .badGateway,
@@ -302,8 +323,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         var (headers, vary) = HeaderFilter.responseHeaders(
             upstream.headers,
             forwardCookies: exchange.route?.forwardCookies ?? false
-        ) { name, value in
-            name == "link" ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
+        ) { kind, value in
+            kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
         if case .allowed(let origin, _) = exchange.verdict {
             for (name, value) in self.shared.policy.responseHeaders(origin: origin) { headers.add(name: name, value: value) }
@@ -316,17 +337,15 @@ final class ProxyHandler: ChannelDuplexHandler {
         let head = HTTPResponseHead(version: exchange.head.version, status: status, headers: headers)
         exchange.status = upstream.status
         exchange.isResponseStarted = true
-        self.exchange = exchange
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
     }
 
     /// Maps a failed transfer to the client: the proxy's own 502/504 when nothing was sent yet; otherwise the
     /// connection is closed so the client sees an incomplete body, never a silently truncated one.
     private func upstreamFailed(_ error: CurlError, context: ChannelHandlerContext) {
-        guard var exchange = self.exchange else { return }
+        guard let exchange = self.exchange else { return }
         exchange.transfer = nil
         exchange.curlCode = error.code
-        self.exchange = exchange
         if exchange.isResponseStarted {
             exchange.log(status: exchange.status ?? 0, note: "upstream failed mid-response: \(error.message)")
             self.exchange = nil

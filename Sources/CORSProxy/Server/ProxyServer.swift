@@ -56,8 +56,11 @@ public final class ProxyServer: Service, Sendable {
                     limits.maxHeaderListSize = context.config.limits.maxHeaderBytes
                     limits.maxHeaderFieldSize = context.config.limits.maxHeaderBytes
                     let pipeline = channel.pipeline.syncOperations
+                    // No outbound header validation: every header value is the proxy's own, a request header
+                    // llhttp already checked, or an upstream line ResponseHeadParser checked.
                     try pipeline.configureHTTPServerPipeline(
                         withErrorHandling: false,
+                        withOutboundHeaderValidation: false,
                         withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
                         withDecoderLimitConfiguration: limits
                     )

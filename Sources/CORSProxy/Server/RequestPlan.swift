@@ -33,10 +33,11 @@ struct RequestPlan {
 
     /// - Parameters:
     ///   - head: The request head.
+    ///   - verdict: The policy's verdict on the head's `Origin`, when the caller already has it.
     ///   - context: The server's config and what is precomputed from it.
     ///   - clientAddress: The client's IP, for `X-Forwarded-For`.
-    init(head: HTTPRequestHead, context: ProxyContext, clientAddress: String?) {
-        self.verdict = context.policy.judge(origin: head.headers.first(name: "origin"))
+    init(head: HTTPRequestHead, verdict: CORSPolicy.OriginVerdict? = nil, context: ProxyContext, clientAddress: String?) {
+        self.verdict = verdict ?? context.policy.judge(origin: head.headers.first(name: "origin"))
         self.action = .respond(.empty(.noContent), addsCORS: false)
         self.decide(head: head, context: context, clientAddress: clientAddress)
     }

@@ -9,20 +9,26 @@ struct Router: Sendable {
         self.upstreamOrigins = Array(Set(routes.map(\.upstream.origin)))
     }
 
-    /// The route for `path` (the request target without its query).
+    /// The route for `path` (the request target without its query). Prefixes compare byte for byte.
     func route(for path: Substring) -> ProxyConfig.Route? {
-        self.routes.first { path.hasPrefix($0.prefix) }
+        self.routes.first { path.utf8.starts(with: $0.prefix.utf8) }
     }
 
     /// The upstream URL for an origin-form request target, query string byte for byte.
     static func upstreamURL(route: ProxyConfig.Route, path: Substring, query: Substring?) -> String {
         var forwardedPath = path
         if route.stripPrefix {
-            forwardedPath = path.dropFirst(route.prefix.count)
-            if !forwardedPath.hasPrefix("/") { forwardedPath = "/" + forwardedPath }
+            forwardedPath = path.droppingUTF8(route.prefix.utf8.count)
+            if !forwardedPath.utf8.starts(with: "/".utf8) { forwardedPath = "/" + forwardedPath }
         }
-        var url = route.upstream.origin + route.upstream.basePath + forwardedPath
-        if let query { url += "?" + query }
+        var url = route.upstream.origin
+        url.reserveCapacity(url.utf8.count + route.upstream.basePath.utf8.count + path.utf8.count + (query?.utf8.count ?? 0) + 2)
+        url += route.upstream.basePath
+        url += forwardedPath
+        if let query {
+            url += "?"
+            url += query
+        }
         return url
     }
 
@@ -31,30 +37,40 @@ struct Router: Sendable {
     func rewrite(_ url: Substring, proxyBase: String) -> String {
         guard let (origin, pathAndRest) = self.upstreamOrigin(of: url) else { return String(url) }
         for route in self.routes where route.upstream.origin == origin {
-            guard pathAndRest.hasPrefix(route.upstream.basePath) else { continue }
-            let rest = pathAndRest.dropFirst(route.upstream.basePath.count)
-            guard rest.isEmpty || "/?#".contains(rest.first!) else { continue }
-            var path = rest.prefix { $0 != "?" && $0 != "#" }
-            if path.isEmpty { path = "/" }
-            let suffix = rest.dropFirst(rest.prefix { $0 != "?" && $0 != "#" }.count)
-            var proxyPath = String(path)
+            let basePath = route.upstream.basePath
+            guard pathAndRest.utf8.starts(with: basePath.utf8) else { continue }
+            let rest = pathAndRest.droppingUTF8(basePath.utf8.count)
+            guard rest.isEmpty || Self.startsPathEnd(rest) else { continue }
+            let pathEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
+            let path = rest[..<pathEnd].isEmpty ? "/" : rest[..<pathEnd]
+            let suffix = rest[pathEnd...]
+            var proxyPath = ""
             if route.stripPrefix {
-                var prefix = route.prefix
-                if prefix.hasSuffix("/") { prefix.removeLast() }
-                proxyPath = prefix + proxyPath
+                proxyPath = route.prefix.utf8.last == UInt8(ascii: "/") ? String(route.prefix.dropLast()) : route.prefix
             }
+            proxyPath += path
             guard self.route(for: Substring(proxyPath))?.prefix == route.prefix else { continue }
-            return proxyBase + proxyPath + suffix
+            var result = proxyBase
+            result.reserveCapacity(proxyBase.utf8.count + proxyPath.utf8.count + suffix.utf8.count)
+            result += proxyPath
+            result += suffix
+            return result
         }
         return String(url)
+    }
+
+    /// Whether `text` starts with `/`, `?` or `#`: the end of a URL's authority.
+    private static func startsPathEnd(_ text: Substring) -> Bool {
+        guard let first = text.utf8.first else { return false }
+        return first == UInt8(ascii: "/") || first == UInt8(ascii: "?") || first == UInt8(ascii: "#")
     }
 
     /// The normalised origin of `url` and what follows it, when the URL is on one of the upstreams' hosts.
     private func upstreamOrigin(of url: Substring) -> (origin: String, rest: Substring)? {
         // Fast path: upstreams write their own URLs in the canonical form the config holds.
-        for origin in self.upstreamOrigins where url.hasPrefix(origin) {
-            let rest = url.dropFirst(origin.count)
-            if rest.isEmpty || "/?#".contains(rest.first!) { return (origin, rest) }
+        for origin in self.upstreamOrigins where url.utf8.starts(with: origin.utf8) {
+            let rest = url.droppingUTF8(origin.utf8.count)
+            if rest.isEmpty || Self.startsPathEnd(rest) { return (origin, rest) }
         }
         // Otherwise compare origins normalised (case, default port); paths stay case-sensitive.
         let lowered = url.lowercased()
@@ -69,13 +85,25 @@ struct Router: Sendable {
     /// Rewrites every `<URL>` of a `Link` header value (RFC 8288).
     func rewriteLink(_ value: String, proxyBase: String) -> String {
         var result = ""
+        result.reserveCapacity(value.utf8.count + 64)
         var rest = Substring(value)
-        while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
-            result += rest[...open]
-            result += self.rewrite(rest[rest.index(after: open)..<close], proxyBase: proxyBase)
+        while let open = rest.utf8.firstIndex(of: UInt8(ascii: "<")),
+            let close = rest.utf8[open...].firstIndex(of: UInt8(ascii: ">"))
+        {
+            let urlStart = rest.utf8.index(after: open)
+            result += rest[..<urlStart]
+            result += self.rewrite(rest[urlStart..<close], proxyBase: proxyBase)
             result += ">"
-            rest = rest[rest.index(after: close)...]
+            rest = rest[rest.utf8.index(after: close)...]
         }
-        return result + rest
+        result += rest
+        return result
+    }
+}
+
+extension Substring {
+    /// The substring without its first `count` UTF-8 bytes (which end on a character boundary: ASCII).
+    func droppingUTF8(_ count: Int) -> Substring {
+        self[self.utf8.index(self.startIndex, offsetBy: count)...]
     }
 }
