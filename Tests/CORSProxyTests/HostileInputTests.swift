@@ -22,6 +22,7 @@ struct HostileInputTests {
         ("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
         ("no Host in HTTP/1.1", "GET /echo HTTP/1.1\r\n\r\n", 400),
         ("a spoofed Host", "GET /echo HTTP/1.1\r\nHost: attacker.example\r\n\r\n", 403),
+        ("an allowed host name with junk for a port", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:80@attacker.example\r\n\r\n", 403),
         ("an oversized header", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(String(repeating: "a", count: 70_000))\r\n\r\n", 431),
         ("too many headers in total", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (0..<2000).map { "X-H\($0): \(String(repeating: "b", count: 40))\r\n" }.joined() + "\r\n", 431),
         ("a body over limits.maxBodyBytes (Content-Length)", "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n", 413),

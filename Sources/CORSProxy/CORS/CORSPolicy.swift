@@ -36,9 +36,11 @@ public struct CORSPolicy: Sendable {
     private let allowMethodsValue: String
     private let allowHeadersValue: String
     private let exposeHeadersValue: String?
-    private let allowedHeaderNames: Set<String>
+    private let allowedHeaderNames: [[UInt8]]
     private let isHeaderWildcard: Bool
     private let isMethodWildcard: Bool
+    /// The preflight answer's headers after `Access-Control-Allow-Origin`: the same for every allowed origin.
+    private let preflightHeaders: [(name: String, value: String)]
 
     /// - Parameter configuration: The checked `cors` section of the config.
     public init(configuration: ProxyConfig.CORS) {
@@ -47,10 +49,20 @@ public struct CORSPolicy: Sendable {
         self.allowHeadersValue = configuration.allowedHeaders.joined(separator: ", ")
         self.exposeHeadersValue =
             configuration.exposedHeaders.isEmpty ? nil : configuration.exposedHeaders.joined(separator: ", ")
-        self.allowedHeaderNames = Set(configuration.allowedHeaders.map { $0.lowercased() })
+        self.allowedHeaderNames = configuration.allowedHeaders.map { Array($0.lowercased().utf8) }
         // Fetch: with credentials, `*` in these lists is a literal name, not a wildcard.
-        self.isHeaderWildcard = !configuration.allowCredentials && self.allowedHeaderNames.contains("*")
+        self.isHeaderWildcard = !configuration.allowCredentials && configuration.allowedHeaders.contains("*")
         self.isMethodWildcard = !configuration.allowCredentials && configuration.allowedMethods.contains("*")
+        var preflightHeaders: [(name: String, value: String)] = []
+        if configuration.allowCredentials {
+            preflightHeaders.append(("Access-Control-Allow-Credentials", "true"))
+        }
+        preflightHeaders.append(("Access-Control-Allow-Methods", self.allowMethodsValue))
+        if !self.allowHeadersValue.isEmpty {
+            preflightHeaders.append(("Access-Control-Allow-Headers", self.allowHeadersValue))
+        }
+        preflightHeaders.append(("Access-Control-Max-Age", String(configuration.maxAge)))
+        self.preflightHeaders = preflightHeaders
     }
 
     /// Judges the `Origin` header (`nil` when absent).
@@ -84,12 +96,9 @@ public struct CORSPolicy: Sendable {
     ///   - requestHeaders: Every `Access-Control-Request-Headers` value.
     ///   - privateNetwork: Whether `Access-Control-Request-Private-Network: true` was sent.
     public func preflight(origin: String, method: String, requestHeaders: [String], privateNetwork: Bool) -> Preflight {
-        var headers = self.responseHeaders(origin: origin).filter { $0.name != "Access-Control-Expose-Headers" }
-        headers.append(("Access-Control-Allow-Methods", self.allowMethodsValue))
-        if !self.allowHeadersValue.isEmpty {
-            headers.append(("Access-Control-Allow-Headers", self.allowHeadersValue))
-        }
-        headers.append(("Access-Control-Max-Age", String(self.configuration.maxAge)))
+        var headers = [(name: "Access-Control-Allow-Origin", value: origin)]
+        headers.reserveCapacity(self.preflightHeaders.count + 2)
+        headers += self.preflightHeaders
         if privateNetwork && self.configuration.allowPrivateNetwork {
             headers.append(("Access-Control-Allow-Private-Network", "true"))
         }
@@ -98,7 +107,7 @@ public struct CORSPolicy: Sendable {
             preflight.refusal = "method \(method) is not in cors.allowedMethods [\(self.allowMethodsValue)]"
             preflight.chromeReason =
                 "Method \(method) is not allowed by Access-Control-Allow-Methods in preflight response."
-        } else if let header = Self.headerNames(requestHeaders).first(where: { !self.isHeaderAllowed($0) }) {
+        } else if let header = self.firstDisallowedHeader(requestHeaders) {
             preflight.refusal = "header \(header) is not in cors.allowedHeaders [\(self.allowHeadersValue)]"
             preflight.chromeReason =
                 "Request header field \(header) is not allowed by Access-Control-Allow-Headers in preflight response."
@@ -119,14 +128,24 @@ public struct CORSPolicy: Sendable {
 
     /// Fetch: a header passes when listed (case-insensitively), or when `*` is listed without credentials and
     /// the header is not `Authorization`, which a wildcard never covers.
-    func isHeaderAllowed(_ name: String) -> Bool {
-        self.allowedHeaderNames.contains(name) || (self.isHeaderWildcard && name != "authorization")
+    func isHeaderAllowed(_ name: some Collection<UInt8>) -> Bool {
+        self.allowedHeaderNames.contains { ASCII.equalsIgnoringCase(name, $0) }
+            || (self.isHeaderWildcard && !ASCII.equalsIgnoringCase(name, "authorization".utf8))
     }
 
-    /// Splits `Access-Control-Request-Headers` values into lowercased names, tolerating spaces and empty items.
-    static func headerNames(_ values: [String]) -> [String] {
-        values.flatMap { $0.split(separator: ",") }.map { String($0).trimmingOWS().lowercased() }
-            .filter { !$0.isEmpty }
+    /// The first name of the `Access-Control-Request-Headers` values (comma-separated, spaces and empty items
+    /// tolerated) that the policy does not allow, lowercased; `nil` when all pass, which allocates nothing.
+    func firstDisallowedHeader(_ values: [String]) -> String? {
+        var refused: String?
+        for value in values {
+            ASCII.forEachListElement(in: value) { name in
+                guard !self.isHeaderAllowed(name) else { return true }
+                refused = String(Substring(name)).lowercased()
+                return false
+            }
+            if refused != nil { break }
+        }
+        return refused
     }
 
     /// The allowed origin that a refused one almost is: a trailing slash, another scheme or port, or
@@ -160,15 +179,5 @@ public struct CORSPolicy: Sendable {
             }
         }
         return nil
-    }
-}
-
-extension String {
-    /// The string without leading and trailing optional whitespace (space and tab, RFC 9110 §5.6.3).
-    func trimmingOWS() -> String {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return String(text)
     }
 }

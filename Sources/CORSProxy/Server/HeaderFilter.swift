@@ -24,7 +24,7 @@ enum HeaderFilter {
     }
 
     private static func isListed(_ name: String, in tokens: [String]) -> Bool {
-        !tokens.isEmpty && tokens.contains { HeaderName.equalsIgnoringCase(name, $0) }
+        !tokens.isEmpty && tokens.contains { ASCII.equalsIgnoringCase(name, $0) }
     }
 
     /// The headers to send upstream.

@@ -36,30 +36,14 @@ enum HeaderName: Equatable {
         var name = name
         self = name.withUTF8 { bytes in
             if bytes.count > Self.accessControlPrefix.count,
-                Self.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[..<Self.accessControlPrefix.count]), Self.accessControlPrefix)
+                ASCII.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[..<Self.accessControlPrefix.count]), Self.accessControlPrefix)
             {
                 return .accessControl
             }
-            for (lowercase, kind) in Self.names where Self.equalsIgnoringCase(bytes, lowercase) {
+            for (lowercase, kind) in Self.names where ASCII.equalsIgnoringCase(bytes, lowercase) {
                 return kind
             }
             return .other
         }
-    }
-
-    /// Whether `text` equals `lowercase` (already lowercase ASCII) ignoring ASCII case.
-    static func equalsIgnoringCase(_ text: String, _ lowercase: String) -> Bool {
-        var text = text
-        var lowercase = lowercase
-        return text.withUTF8 { bytes in lowercase.withUTF8 { Self.equalsIgnoringCase(bytes, $0) } }
-    }
-
-    private static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: some Collection<UInt8>) -> Bool {
-        guard bytes.count == lowercase.count else { return false }
-        for (byte, expected) in zip(bytes, lowercase) {
-            let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
-            if folded != expected { return false }
-        }
-        return true
     }
 }

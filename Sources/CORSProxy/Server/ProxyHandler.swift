@@ -30,8 +30,12 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var channelContext: ChannelHandlerContext?
     /// When the next request head must have arrived (`timeouts.clientHeader`); `nil` while a request is in hand.
     private var headDeadline: NIODeadline?
-    /// Checks `headDeadline`; one timer per connection, re-armed only when it fires early, not per request.
-    private var headTimer: Scheduled<Void>?
+    /// When a response write last completed, or the transfer started: a paused transfer whose client made no
+    /// progress for `timeouts.idle` is given up.
+    private var lastWriteProgress = NIODeadline.now()
+    /// One timer per connection for both deadlines. It is re-armed when it fires or when a deadline moves
+    /// earlier than it, not for every request.
+    private var timer: (task: Scheduled<Void>, deadline: NIODeadline)?
     /// The last `Origin` on this connection and its verdict: a connection almost always carries one origin.
     private var lastVerdict: (header: String, verdict: CORSPolicy.OriginVerdict)?
     /// The client's IP address, for `X-Forwarded-For`; formatted once per connection.
@@ -53,46 +57,66 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.headTimer?.cancel()
-        self.headTimer = nil
+        self.timer?.task.cancel()
+        self.timer = nil
         self.channelContext = nil
     }
+
+    // MARK: Deadlines
 
     /// Gives the client `timeouts.clientHeader` to send its next complete request head (slow-loris defence;
     /// also ends idle keep-alive connections).
     private func awaitHead(context: ChannelHandlerContext) {
-        let deadline = NIODeadline.now() + .milliseconds(Int64(self.shared.config.timeouts.clientHeader * 1000))
-        self.headDeadline = deadline
-        if self.headTimer == nil { self.scheduleHeadTimer(at: deadline, context: context) }
+        self.headDeadline = .now() + .milliseconds(Int64(self.shared.config.timeouts.clientHeader * 1000))
+        self.armTimer(context: context)
     }
 
-    private func scheduleHeadTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        self.headTimer = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.headTimerFired() }
+    private var idleTimeout: TimeAmount? {
+        let idle = self.shared.config.timeouts.idle
+        return idle > 0 ? .milliseconds(Int64(idle * 1000)) : nil
     }
 
-    private func headTimerFired() {
-        self.headTimer = nil
-        guard let deadline = self.headDeadline, let context = self.channelContext else { return }
-        if deadline <= .now() {
-            context.close(promise: nil)
-        } else {
-            self.scheduleHeadTimer(at: deadline, context: context)
+    /// The head deadline while waiting for a request; the client-stall deadline while a transfer streams.
+    private var nextDeadline: NIODeadline? {
+        if let head = self.headDeadline { return head }
+        if self.exchange?.transfer != nil, let idle = self.idleTimeout { return self.lastWriteProgress + idle }
+        return nil
+    }
+
+    private func armTimer(context: ChannelHandlerContext) {
+        guard let deadline = self.nextDeadline else { return }
+        if let timer = self.timer {
+            guard deadline < timer.deadline else { return }
+            timer.task.cancel()
         }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.timerFired() }
+        self.timer = (task, deadline)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // No write completed for `timeouts.idle` while the transfer waits for this client: it is not reading.
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .write,
-            self.exchange?.transfer?.isWaitingForConsumer == true
+    private func timerFired() {
+        self.timer = nil
+        guard let context = self.channelContext else { return }
+        let now = NIODeadline.now()
+        if let head = self.headDeadline, head <= now {
+            context.close(promise: nil)
+            return
+        }
+        if self.headDeadline == nil, let exchange = self.exchange, let transfer = exchange.transfer,
+            let idle = self.idleTimeout, self.lastWriteProgress + idle <= now
         {
-            self.exchange?.log(status: self.exchange?.status ?? 0, note: "client stopped reading; closed after timeouts.idle")
-            self.exchange?.transfer?.cancel()
+            guard transfer.isWaitingForConsumer else {
+                // The client keeps up; the upstream is the slow side, and libcurl's own stall timeout covers it.
+                self.lastWriteProgress = now
+                return self.armTimer(context: context)
+            }
+            exchange.log(status: exchange.status ?? 0, note: "client stopped reading; closed after timeouts.idle")
+            transfer.cancel()
             self.exchange = nil
             context.close(promise: nil)
             return
         }
-        context.fireUserInboundEventTriggered(event)
+        self.armTimer(context: context)
     }
 
     // MARK: Inbound
@@ -272,6 +296,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         self.exchange?.transfer = self.curl.start(request) { events in
             bound.eventLoop.execute { bound.value.receive(events, exchangeID: id) }
         }
+        self.lastWriteProgress = .now()
+        self.armTimer(context: context)
     }
 
     private func receive(_ events: [TransferEvent], exchangeID: Int) {
@@ -285,7 +311,11 @@ final class ProxyHandler: ChannelDuplexHandler {
                 let count = buffer.readableBytes
                 self.exchange?.bytesSent += count
                 let promise = context.eventLoop.makePromise(of: Void.self)
-                promise.futureResult.whenComplete { _ in transfer.didConsume(count) }
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                promise.futureResult.whenComplete { _ in
+                    transfer.didConsume(count)
+                    bound.value.lastWriteProgress = .now()
+                }
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
             case .end:
                 self.exchange?.transfer = nil

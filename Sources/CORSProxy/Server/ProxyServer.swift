@@ -65,10 +65,6 @@ public final class ProxyServer: Service, Sendable {
                         withDecoderLimitConfiguration: limits
                     )
                     try pipeline.addHandler(ProtocolErrorHandler())
-                    let idle = context.config.timeouts.idle
-                    if idle > 0 {
-                        try pipeline.addHandler(IdleStateHandler(writeTimeout: .milliseconds(Int64(idle * 1000))))
-                    }
                     try pipeline.addHandler(ProxyHandler(context: context, curl: self.curl, logger: self.logger))
                 }
             }

@@ -62,7 +62,7 @@ struct RequestPlan {
         guard let host = head.headers.first(name: "host") else {
             return self.answer(.json(.badRequest, error: "missing_host", message: "the request has no Host header"))
         }
-        guard context.allowedHosts.contains(ProxyContext.hostName(host)) else {
+        guard let name = ProxyContext.hostName(host), context.allowedHosts.contains(name) else {
             return self.answer(
                 .json(
                     .forbidden,
@@ -72,7 +72,7 @@ struct RequestPlan {
                 )
             )
         }
-        self.proxyBase = "\(context.scheme)://\(host)"
+        self.proxyBase = context.scheme + "://" + host
         if head.method == .OPTIONS, let requestMethod = head.headers.first(name: "access-control-request-method"),
             self.verdict != .absent
         {
@@ -120,7 +120,9 @@ struct RequestPlan {
     }
 
     private mutating func answerPreflight(_ head: HTTPRequestHead, requestMethod: String, context: ProxyContext) {
-        let privateNetwork = head.headers.first(name: "access-control-request-private-network")?.lowercased() == "true"
+        let privateNetwork = head.headers.first(name: "access-control-request-private-network").map {
+            ASCII.equalsIgnoringCase($0, "true")
+        } ?? false
         self.isPreflight = true
         var response = ProxyResponse.empty(.noContent)
         switch self.verdict {
@@ -142,9 +144,7 @@ struct RequestPlan {
         case .absent:
             preconditionFailure("a preflight always has an Origin")
         }
-        var vary = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
-        if context.config.cors.allowPrivateNetwork { vary.append("Access-Control-Request-Private-Network") }
-        response.headers.replaceOrAdd(name: "Vary", value: vary.joined(separator: ", "))
+        response.headers.add(name: "Vary", value: context.preflightVary)
         self.action = .respond(response, addsCORS: false)
     }
 

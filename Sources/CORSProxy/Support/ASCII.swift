@@ -1,0 +1,53 @@
+/// Byte-level text helpers for the request path, where `String`'s Unicode-aware operations cost more than the
+/// rest of a request. HTTP field names and the tokens compared here are ASCII.
+enum ASCII {
+    /// Whether `bytes` equal `lowercase` (lowercase ASCII) ignoring ASCII case.
+    static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: some Collection<UInt8>) -> Bool {
+        guard bytes.count == lowercase.count else { return false }
+        for (byte, expected) in zip(bytes, lowercase) where self.lowercased(byte) != expected {
+            return false
+        }
+        return true
+    }
+
+    /// Whether `text` equals `lowercase` (lowercase ASCII) ignoring ASCII case.
+    static func equalsIgnoringCase(_ text: String, _ lowercase: String) -> Bool {
+        self.equalsIgnoringCase(text.utf8, lowercase.utf8)
+    }
+
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    }
+
+    /// Space or horizontal tab: optional whitespace (RFC 9110 §5.6.3).
+    static func isOWS(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    /// Calls `body` with each element of a comma-separated list (RFC 9110 §5.6.1), trimmed of optional whitespace,
+    /// empty elements skipped, until `body` returns `false`.
+    /// - Returns: `false` when `body` stopped the walk.
+    @discardableResult
+    static func forEachListElement(in value: String, _ body: (Substring.UTF8View) -> Bool) -> Bool {
+        var rest = Substring(value).utf8[...]
+        while !rest.isEmpty {
+            let comma = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            var element = rest[..<comma]
+            while let first = element.first, self.isOWS(first) { element.removeFirst() }
+            while let last = element.last, self.isOWS(last) { element.removeLast() }
+            if !element.isEmpty, !body(element) { return false }
+            rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
+        }
+        return true
+    }
+}
+
+extension String {
+    /// The string without leading and trailing optional whitespace (space and tab, RFC 9110 §5.6.3).
+    func trimmingOWS() -> String {
+        var bytes = Substring(self).utf8[...]
+        while let first = bytes.first, ASCII.isOWS(first) { bytes.removeFirst() }
+        while let last = bytes.last, ASCII.isOWS(last) { bytes.removeLast() }
+        return String(Substring(bytes))
+    }
+}
