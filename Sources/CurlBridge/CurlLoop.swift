@@ -58,6 +58,10 @@ public final class CurlLoop: Service, @unchecked Sendable {
     private var active: [ObjectIdentifier: Transfer] = [:]
     private var dirty: [Transfer] = []
     private var drainDeadline: ContinuousClock.Instant?
+    /// Easy handles of finished HTTP/1.1 transfers, reset and ready for the next one: `curl_easy_init` and
+    /// `curl_easy_cleanup` cost more than the rest of libcurl's work for a small response.
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private static let maxIdleHandles = 256
 
     /// Creates the multi handle and starts the loop thread. Call ``CurlGlobal/initialize()`` first.
     /// - Parameters:
@@ -171,6 +175,8 @@ public final class CurlLoop: Service, @unchecked Sendable {
             transfer.sink([.failed(CurlError(code: CURLE_ABORTED_BY_CALLBACK, errorBuffer: "the proxy is shutting down"))])
         }
         self.flushDirty()
+        for easy in self.idleHandles { curl_easy_cleanup(easy) }
+        self.idleHandles.removeAll()
         curl_multi_cleanup(self.multi)
         self.logger.debug("curl loop stopped")
         let waiters = self.completion.withLockedValue { state in
@@ -202,7 +208,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
 
     private func attach(_ transfer: Transfer) {
         guard !transfer.isCancelled else { return }
-        guard let easy = curl_easy_init() else {
+        guard let easy = self.idleHandles.popLast() ?? curl_easy_init() else {
             transfer.pendingTerminal = .failed(CurlError(code: CURLE_OUT_OF_MEMORY, errorBuffer: ""))
             transfer.markDirty()
             return
@@ -248,6 +254,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
             guard self.active.removeValue(forKey: ObjectIdentifier(transfer)) != nil else { continue }
             if result == CURLE_OK && transfer.parser.isComplete {
                 transfer.pendingTerminal = .end
+                transfer.isReusable = !transfer.request.isHTTP2
             } else if result == CURLE_OK {
                 transfer.pendingTerminal = .failed(CurlError(code: CURLE_GOT_NOTHING, errorBuffer: "no response head"))
             } else {
@@ -258,12 +265,8 @@ public final class CurlLoop: Service, @unchecked Sendable {
         }
     }
 
-    /// Removes the transfer's handle from the multi (never from inside a callback), frees it, and drops the
-    /// reference taken in ``attach(_:)``.
-    ///
-    /// Handles are not pooled: with libcurl 7.88, an easy handle reused after `curl_easy_reset` fails its next
-    /// multiplexed HTTP/2 stream with CURLE_BAD_FUNCTION_ARGUMENT (`HTTP2Tests` shows it). Connections, DNS and
-    /// TLS sessions live in the multi handle, so nothing that matters is lost.
+    /// Removes the transfer's handle from the multi (never from inside a callback), keeps or frees it, and
+    /// drops the reference taken in ``attach(_:)``.
     private func detach(_ transfer: Transfer) {
         if let easy = transfer.easy {
             curl_multi_remove_handle(self.multi, easy)
@@ -271,9 +274,19 @@ public final class CurlLoop: Service, @unchecked Sendable {
         self.release(transfer)
     }
 
+    /// Only the handle of a transfer that completed over HTTP/1.1 is kept, reset to defaults (`curl_easy_reset`
+    /// keeps nothing request-specific; connections, DNS and TLS sessions live in the multi handle). A failed
+    /// or cancelled transfer's handle is freed, and so is an HTTP/2 one: with libcurl 7.88, a handle reused
+    /// after `curl_easy_reset` fails its next multiplexed HTTP/2 stream with CURLE_BAD_FUNCTION_ARGUMENT
+    /// (`HTTP2Tests` shows it).
     private func release(_ transfer: Transfer) {
         if let easy = transfer.easy {
-            curl_easy_cleanup(easy)
+            if transfer.isReusable, self.idleHandles.count < Self.maxIdleHandles {
+                curl_easy_reset(easy)
+                self.idleHandles.append(easy)
+            } else {
+                curl_easy_cleanup(easy)
+            }
             transfer.easy = nil
         }
         if let list = transfer.headerList {

@@ -52,6 +52,8 @@ public final class Transfer: @unchecked Sendable {
     var pendingDrained = false
     var pendingTerminal: TransferEvent?
     var isDirty = false
+    /// The transfer completed over HTTP/1.1: its easy handle may serve the next one.
+    var isReusable = false
     let allocator = ByteBufferAllocator()
     /// `CURLOPT_ERRORBUFFER`: libcurl writes the detailed cause of a failure here.
     let errorBuffer: UnsafeMutablePointer<CChar>
