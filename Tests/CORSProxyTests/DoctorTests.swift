@@ -122,10 +122,11 @@ struct DoctorTests {
 
     @Test("no server: exit 2")
     func networkError() async throws {
-        let port = try await UpstreamFaultTests.closedPort()
-        let result = try await Self.doctor(["http://127.0.0.1:\(port)/x", "--origin", "http://localhost:3000"])
-        #expect(result.status == 2)
-        #expect(result.output.contains("Failed to fetch"))
+        try await withClosedPort { port in
+            let result = try await Self.doctor(["http://127.0.0.1:\(port)/x", "--origin", "http://localhost:3000"])
+            #expect(result.status == 2)
+            #expect(result.output.contains("Failed to fetch"))
+        }
     }
 
     @Test("bad arguments are refused clearly")

@@ -8,27 +8,21 @@ import Testing
 struct UpstreamFaultTests {
     static let origin = "http://localhost:3000"
 
-    /// A loopback port with nothing listening: bound, then closed.
-    static func closedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
-    }
-
     @Test("connection refused → 502 with CORS headers, naming the upstream and the cause")
     func refused() async throws {
-        let upstream = "http://127.0.0.1:\(try await Self.closedPort())"
-        try await withProxy(testConfig(upstream: upstream)) { proxy in
-            let result = try await http(proxy.url + "/rest/v1.0/me", headers: ["Origin: \(Self.origin)"])
-            #expect(result.status == 502)
-            #expect(result.header("Access-Control-Allow-Origin") == Self.origin)
-            #expect(result.header("Content-Type") == "application/json")
-            let json = try result.json()
-            #expect(json["error"] as? String == "upstream_unreachable")
-            #expect(json["upstream"] as? String == upstream)
-            #expect((json["cause"] as? String)?.lowercased().contains("connect") == true)
-            #expect(json["curlCode"] as? Int == 7)
+        try await withClosedPort { port in
+            let upstream = "http://127.0.0.1:\(port)"
+            try await withProxy(testConfig(upstream: upstream)) { proxy in
+                let result = try await http(proxy.url + "/rest/v1.0/me", headers: ["Origin: \(Self.origin)"])
+                #expect(result.status == 502)
+                #expect(result.header("Access-Control-Allow-Origin") == Self.origin)
+                #expect(result.header("Content-Type") == "application/json")
+                let json = try result.json()
+                #expect(json["error"] as? String == "upstream_unreachable")
+                #expect(json["upstream"] as? String == upstream)
+                #expect((json["cause"] as? String)?.lowercased().contains("connect") == true)
+                #expect(json["curlCode"] as? Int == 7)
+            }
         }
     }
 

@@ -41,6 +41,8 @@ public struct CORSPolicy: Sendable {
     private let isMethodWildcard: Bool
     /// The preflight answer's headers after `Access-Control-Allow-Origin`: the same for every allowed origin.
     private let preflightHeaders: [(name: String, value: String)]
+    /// An actual response's headers after `Access-Control-Allow-Origin`.
+    private let actualHeaders: [(name: String, value: String)]
 
     /// - Parameter configuration: The checked `cors` section of the config.
     public init(configuration: ProxyConfig.CORS) {
@@ -63,6 +65,14 @@ public struct CORSPolicy: Sendable {
         }
         preflightHeaders.append(("Access-Control-Max-Age", String(configuration.maxAge)))
         self.preflightHeaders = preflightHeaders
+        var actualHeaders: [(name: String, value: String)] = []
+        if configuration.allowCredentials {
+            actualHeaders.append(("Access-Control-Allow-Credentials", "true"))
+        }
+        if let expose = self.exposeHeadersValue {
+            actualHeaders.append(("Access-Control-Expose-Headers", expose))
+        }
+        self.actualHeaders = actualHeaders
     }
 
     /// Judges the `Origin` header (`nil` when absent).
@@ -80,12 +90,8 @@ public struct CORSPolicy: Sendable {
     /// caller, which merges it with the upstream's `Vary`.
     public func responseHeaders(origin: String) -> [(name: String, value: String)] {
         var headers = [(name: "Access-Control-Allow-Origin", value: origin)]
-        if self.configuration.allowCredentials {
-            headers.append(("Access-Control-Allow-Credentials", "true"))
-        }
-        if let expose = self.exposeHeadersValue {
-            headers.append(("Access-Control-Expose-Headers", expose))
-        }
+        headers.reserveCapacity(self.actualHeaders.count + 1)
+        headers += self.actualHeaders
         return headers
     }
 

@@ -12,12 +12,12 @@ enum HeaderFilter {
     static func connectionTokens(_ values: some Sequence<String>) -> [String] {
         var tokens: [String] = []
         for value in values {
-            for token in value.split(separator: ",") {
-                let name = String(token).trimmingOWS().lowercased()
+            ASCII.forEachListElement(in: value) { token in
+                guard !ASCII.equalsIgnoringCase(token, "close".utf8) else { return true }
+                let name = String(Substring(token)).lowercased()
                 let kind = HeaderName(name)
-                guard !name.isEmpty, name != "close", kind != .hopByHop, kind != .connection, !tokens.contains(name)
-                else { continue }
-                tokens.append(name)
+                if kind != .hopByHop, kind != .connection, !tokens.contains(name) { tokens.append(name) }
+                return true
             }
         }
         return tokens
@@ -76,39 +76,59 @@ enum HeaderFilter {
     }
 
     /// The upstream response headers a client may see, before the proxy adds its own CORS headers.
-    /// - Returns: The kept headers and the upstream's `Vary` values, for merging.
+    struct Response {
+        var headers: HTTPHeaders
+        /// The upstream's `Vary` values, for merging.
+        var vary: [String] = []
+        /// The distinct `Content-Length` values: more than one makes the framing unknowable.
+        var contentLengths: [String] = []
+    }
+
+    /// Filters the upstream response headers; `rewrite` maps `Location`, `Content-Location` and `Link` values.
     static func responseHeaders(
         _ headers: [(name: String, value: String)],
         forwardCookies: Bool,
         rewrite: (_ kind: HeaderName, _ value: String) -> String
-    ) -> (headers: HTTPHeaders, vary: [String]) {
-        let listed = self.connectionTokens(headers.lazy.filter { HeaderName($0.name) == .connection }.map(\.value))
-        var result = HTTPHeaders()
-        result.reserveCapacity(headers.count + 4)
-        var vary: [String] = []
-        for (name, value) in headers where !self.isListed(name, in: listed) {
+    ) -> Response {
+        var kinds: [HeaderName] = []
+        kinds.reserveCapacity(headers.count)
+        var connectionValues: [String] = []
+        for (name, value) in headers {
             let kind = HeaderName(name)
+            kinds.append(kind)
+            if kind == .connection { connectionValues.append(value) }
+        }
+        let listed = self.connectionTokens(connectionValues)
+        var result = Response(headers: HTTPHeaders())
+        result.headers.reserveCapacity(headers.count + 4)
+        for ((name, value), kind) in zip(headers, kinds) where !self.isListed(name, in: listed) {
             switch kind {
             case .hopByHop, .connection, .accessControl:
                 continue
             case .setCookie where !forwardCookies:
                 continue
             case .vary:
-                vary += value.split(separator: ",").map { String($0).trimmingOWS() }.filter { !$0.isEmpty }
+                ASCII.forEachListElement(in: value) { element in
+                    result.vary.append(String(Substring(element)))
+                    return true
+                }
             case .location, .contentLocation, .link:
-                result.add(name: name, value: rewrite(kind, value))
+                result.headers.add(name: name, value: rewrite(kind, value))
+            case .contentLength:
+                if !result.contentLengths.contains(value) { result.contentLengths.append(value) }
+                result.headers.add(name: name, value: value)
             default:
-                result.add(name: name, value: value)
+                result.headers.add(name: name, value: value)
             }
         }
-        return (result, vary)
+        return result
     }
 
     /// `Vary` with `extra` added once each, keeping the upstream's values and order (`*` stays alone).
     static func mergeVary(_ upstream: [String], adding extra: [String]) -> String {
         if upstream.contains("*") { return "*" }
         var values = upstream
-        for name in extra where !values.contains(where: { $0.lowercased() == name.lowercased() }) {
+        for name in extra where !values.contains(where: { ASCII.equalsIgnoringCase($0, name.lowercased()) }) {
             values.append(name)
         }
         return values.joined(separator: ", ")

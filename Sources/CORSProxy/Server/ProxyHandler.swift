@@ -332,39 +332,41 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func writeUpstreamHead(_ upstream: TransferResponseHead, context: ChannelHandlerContext) {
         guard let exchange = self.exchange else { return }
-        let lengths = Set(upstream.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value))
-        if lengths.count > 1 {
-            // RFC 9112 §6.3: differing lengths make the framing unknowable; never pass them on.
-            exchange.transfer?.cancel()
-            exchange.transfer = nil
-            exchange.mustClose = true
-            return self.respond(
-                .json(
-                    .badGateway,
-                    error: "upstream_error",
-                    message: "\(exchange.upstream ?? "the upstream") sent conflicting Content-Length headers",
-                    details: ["upstream": exchange.upstream ?? "?", "cause": "conflicting Content-Length: \(lengths.sorted().joined(separator: ", "))"]
-                ),
-                context: context
-            )
-        }
         let base = exchange.proxyBase
         let router = self.shared.router
-        var (headers, vary) = HeaderFilter.responseHeaders(
+        var response = HeaderFilter.responseHeaders(
             upstream.headers,
             forwardCookies: exchange.route?.forwardCookies ?? false
         ) { kind, value in
             kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
+        if response.contentLengths.count > 1 {
+            // RFC 9112 §6.3: differing lengths make the framing unknowable; never pass them on.
+            exchange.transfer?.cancel()
+            exchange.transfer = nil
+            exchange.mustClose = true
+            let lengths = response.contentLengths.sorted().joined(separator: ", ")
+            return self.respond(
+                .json(
+                    .badGateway,
+                    error: "upstream_error",
+                    message: "\(exchange.upstream ?? "the upstream") sent conflicting Content-Length headers",
+                    details: ["upstream": exchange.upstream ?? "?", "cause": "conflicting Content-Length: \(lengths)"]
+                ),
+                context: context
+            )
+        }
         if case .allowed(let origin, _) = exchange.verdict {
-            for (name, value) in self.shared.policy.responseHeaders(origin: origin) { headers.add(name: name, value: value) }
+            for (name, value) in self.shared.policy.responseHeaders(origin: origin) {
+                response.headers.add(name: name, value: value)
+            }
         } else if case .refused = exchange.verdict {
             exchange.chromeReason = RequestPlan.missingAllowOrigin
         }
-        headers.add(name: "Vary", value: HeaderFilter.mergeVary(vary, adding: ["Origin"]))
-        exchange.addConnectionHeader(&headers)
+        response.headers.add(name: "Vary", value: HeaderFilter.mergeVary(response.vary, adding: ["Origin"]))
+        exchange.addConnectionHeader(&response.headers)
         let status = HTTPResponseStatus(statusCode: upstream.status, reasonPhrase: upstream.reason)
-        let head = HTTPResponseHead(version: exchange.head.version, status: status, headers: headers)
+        let head = HTTPResponseHead(version: exchange.head.version, status: status, headers: response.headers)
         exchange.status = upstream.status
         exchange.isResponseStarted = true
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
