@@ -45,7 +45,7 @@ extension Transfer {
             return Int(CURL_WRITEFUNC_PAUSE)
         case .accept:
             if self.pendingBody == nil {
-                self.pendingBody = self.allocator.buffer(capacity: max(chunk.count, 16 * 1024))
+                self.pendingBody = self.allocator.buffer(capacity: chunk.count)
             }
             self.pendingBody!.writeBytes(chunk)
             self.markDirty()

@@ -30,7 +30,6 @@ extension Transfer {
         // Signals are not thread-safe; Debian's threaded resolver keeps DNS timeouts working without them.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
-        try check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 64 * 1024))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMilliseconds))
         if request.stallTimeoutSeconds > 0 {
@@ -62,7 +61,7 @@ extension Transfer {
         var list: UnsafeMutablePointer<curl_slist>?
         var hasAccept = false
         for (name, value) in request.headers {
-            if name.lowercased() == "accept" { hasAccept = true }
+            if name.utf8.count == 6, name.lowercased() == "accept" { hasAccept = true }
             // "Name;" is curl's syntax for a header with an empty value; "Name:" would remove it.
             list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
         }
