@@ -42,6 +42,26 @@ struct ForwardingTests {
         }
     }
 
+    @Test("an easy handle reused for the next transfer carries nothing of the last one over")
+    func reusedHandles() async throws {
+        try await withUpstream { upstream in
+            try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+                let body = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString)").path
+                try Data(repeating: 7, count: 3000).write(to: URL(fileURLWithPath: body))
+                defer { try? FileManager.default.removeItem(atPath: body) }
+                // One request at a time, so each transfer takes the handle the last one left: HEAD sets NOBODY,
+                // an upload sets UPLOAD and CUSTOMREQUEST; none of it may reach the GETs after them.
+                #expect(try await http(proxy.url + "/bytes/1234", method: "HEAD").status == 200)
+                #expect(try await http(proxy.url + "/bytes/100").body.count == 100)
+                #expect(try await http(proxy.url + "/echo", method: "PUT", bodyFile: body).status == 200)
+                let get = try Echo(try await http(proxy.url + "/echo"))
+                #expect(get.method == "GET" && get.bodyLength == 0)
+                #expect(upstream.requests.map(\.method) == ["HEAD", "GET", "PUT", "GET"])
+                #expect(upstream.requests.map(\.bodyLength) == [0, 0, 3000, 0])
+            }
+        }
+    }
+
     @Test("HEAD is forwarded as HEAD and answered without a body")
     func head() async throws {
         try await withUpstream { upstream in
