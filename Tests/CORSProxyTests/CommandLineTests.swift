@@ -107,6 +107,23 @@ struct CommandLineTests {
         }
     }
 
+    @Test("an idle keep-alive connection does not hold up shutdown: it is closed at once")
+    func shutdownClosesIdleConnections() async throws {
+        try await withUpstream { upstream in
+            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
+            let client = try RawClient(port: proxy.port)
+            defer { client.close() }
+            try client.send("GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            try await upstream.waitFor("the request to reach the upstream") { !$0.requests.isEmpty }
+            try await Task.sleep(for: .milliseconds(200))
+            let started = ContinuousClock.now
+            kill(proxy.pid, SIGTERM)
+            // The drain timeout is 25 s and the idle connection's head timeout 30 s: only closing it exits sooner.
+            #expect(try await proxy.waitForExit(timeout: .seconds(10)) == 0)
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
     @Test(
         "a 256 MiB download and upload pass through with the proxy's resident memory within a few MiB of idle",
         .disabled(if: ProcessInfo.processInfo.environment["CORSPROXY_SANITIZER"] != nil, "sanitizers multiply memory use")

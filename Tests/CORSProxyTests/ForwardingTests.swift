@@ -62,6 +62,28 @@ struct ForwardingTests {
         }
     }
 
+    @Test("pipelined requests are answered in order, a quick local answer never overtaking a slow upstream one")
+    func pipelining() async throws {
+        try await withUpstream { upstream in
+            try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+                let host = "Host: 127.0.0.1:\(proxy.port)\r\nOrigin: http://localhost:3000\r\n"
+                let raw = try await rawExchange(
+                    port: proxy.port,
+                    "GET /slow-head?ms=300 HTTP/1.1\r\n\(host)\r\n"
+                        + "OPTIONS /x HTTP/1.1\r\n\(host)Access-Control-Request-Method: PUT\r\n\r\n"
+                        + "POST /echo HTTP/1.1\r\n\(host)Content-Length: 5\r\n\r\nhello"
+                        + "GET /bytes/10 HTTP/1.1\r\n\(host)Connection: close\r\n\r\n"
+                )
+                // Bodies are not followed by a line break, so split on the status lines themselves.
+                let statuses = raw.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix { $0 != "\r\n" } }
+                #expect(statuses == ["200 OK", "204 No Content", "200 OK", "200 OK"], "\(raw)")
+                #expect(raw.range(of: "slow")!.lowerBound < raw.range(of: "204 No Content")!.lowerBound)
+                #expect(raw.contains("\"bodyLength\":5"))
+                #expect(upstream.requests.map(\.uri) == ["/slow-head?ms=300", "/echo", "/bytes/10"])
+            }
+        }
+    }
+
     @Test("HEAD is forwarded as HEAD and answered without a body")
     func head() async throws {
         try await withUpstream { upstream in

@@ -59,6 +59,7 @@ public final class ProxyServer: Service, Sendable {
                     // No outbound header validation: every header value is the proxy's own, a request header
                     // llhttp already checked, or an upstream line ResponseHeadParser checked.
                     try pipeline.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false,
                         withErrorHandling: false,
                         withOutboundHeaderValidation: false,
                         withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
