@@ -156,8 +156,14 @@ final class ProxyHandler: ChannelDuplexHandler {
             exchange.isRequestComplete = true
             exchange.transfer?.finishBody()
             self.finishIfDone(context: context)
-            // The response went out before the request ended: a pipelined request may be waiting.
-            if self.exchange == nil { self.startQueued(context: context) }
+            // The response went out before the request ended: close now if shutting down, otherwise a
+            // pipelined request may be waiting.
+            guard self.exchange == nil else { return }
+            if self.isQuiescing {
+                context.close(promise: nil)
+            } else {
+                self.startQueued(context: context)
+            }
         }
     }
 
