@@ -21,10 +21,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let shared: ProxyContext
-    private let curl: CurlLoop
+    let shared: ProxyContext
+    let curl: CurlLoop
     private let logger: Logger
-    private var exchange: Exchange?
+    var exchange: Exchange?
     private var nextExchangeID = 0
     /// The transfer's upload backlog is above its high watermark: reading more body waits for it to drain.
     private var isUploadHeld = false
@@ -33,12 +33,12 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var hasPendingRead = false
     /// Graceful shutdown asked this connection to close once the response in progress is complete.
     private var isQuiescing = false
-    private var channelContext: ChannelHandlerContext?
+    var channelContext: ChannelHandlerContext?
     /// When the next request head must have arrived (`timeouts.clientHeader`); `nil` while a request is in hand.
     private var headDeadline: NIODeadline?
     /// When a response write last completed, or the transfer started: a paused transfer whose client made no
     /// progress for `timeouts.idle` is given up.
-    private var lastWriteProgress = NIODeadline.now()
+    var lastWriteProgress = NIODeadline.now()
     /// One timer per connection for both deadlines. It is re-armed when it fires or when a deadline moves
     /// earlier than it, not for every request.
     private var timer: (task: Scheduled<Void>, deadline: NIODeadline)?
@@ -89,7 +89,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         return nil
     }
 
-    private func armTimer(context: ChannelHandlerContext) {
+    func armTimer(context: ChannelHandlerContext) {
         guard let deadline = self.nextDeadline else { return }
         if let timer = self.timer {
             guard deadline < timer.deadline else { return }
@@ -210,7 +210,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
-    private func releaseReads(context: ChannelHandlerContext) {
+    func releaseReads(context: ChannelHandlerContext) {
         self.isUploadHeld = false
         if self.hasPendingRead, self.queued.isEmpty {
             self.hasPendingRead = false
@@ -253,7 +253,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     // MARK: Local responses
 
     /// Writes a response the proxy produced itself, with the CORS headers the request earned.
-    private func respond(_ response: ProxyResponse, context: ChannelHandlerContext) {
+    func respond(_ response: ProxyResponse, context: ChannelHandlerContext) {
         var response = response
         response.headers.replaceOrAdd(name: "Vary", value: "Origin")
         self.write(response, addCORS: true, context: context)
@@ -279,7 +279,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     /// Completes the response: settles this exchange, writes the end, then either closes the connection (not
     /// kept alive, or shutting down) or starts a request that was pipelined behind this one.
-    private func endResponse(context: ChannelHandlerContext) {
+    func endResponse(context: ChannelHandlerContext) {
         guard let exchange = self.exchange else { return }
         exchange.isResponseComplete = true
         self.finishIfDone(context: context)
@@ -319,130 +319,6 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         self.exchange?.isRequestComplete = true
         self.respond(RequestPlan.bodyTooLarge(self.shared.config.limits.maxBodyBytes), context: context)
-    }
-
-    // MARK: Upstream
-
-    private func startTransfer(_ request: TransferRequest, route: ProxyConfig.Route, context: ChannelHandlerContext) {
-        // The proxy streams the body upstream as it comes, so it can invite it at once (RFC 9110 §10.1.1);
-        // libcurl is told not to expect a 100 from the upstream.
-        if let exchange = self.exchange, exchange.head.version.minor >= 1,
-            exchange.head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" })
-        {
-            let interim = HTTPResponseHead(version: exchange.head.version, status: .continue)
-            context.writeAndFlush(self.wrapOutboundOut(.head(interim)), promise: nil)
-        }
-        let id = self.exchange?.id ?? 0
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        self.exchange?.route = route
-        self.exchange?.upstream = route.upstream.description
-        self.exchange?.transfer = self.curl.start(request) { events in
-            bound.eventLoop.execute { bound.value.receive(events, exchangeID: id) }
-        }
-        self.lastWriteProgress = .now()
-        self.armTimer(context: context)
-    }
-
-    private func receive(_ events: [TransferEvent], exchangeID: Int) {
-        guard let context = self.channelContext, self.exchange?.id == exchangeID else { return }
-        for event in events {
-            switch event {
-            case .head(let upstreamHead):
-                self.writeUpstreamHead(upstreamHead, context: context)
-            case .body(let buffer):
-                guard let transfer = self.exchange?.transfer else { return }
-                let count = buffer.readableBytes
-                self.exchange?.bytesSent += count
-                let promise = context.eventLoop.makePromise(of: Void.self)
-                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                promise.futureResult.whenComplete { _ in
-                    transfer.didConsume(count)
-                    bound.value.lastWriteProgress = .now()
-                }
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
-            case .end:
-                self.exchange?.transfer = nil
-                return self.endResponse(context: context)
-            case .failed(let error):
-                self.upstreamFailed(error, context: context)
-            case .uploadDrained:
-                self.releaseReads(context: context)
-            }
-        }
-        context.flush()
-    }
-
-    private func writeUpstreamHead(_ upstream: TransferResponseHead, context: ChannelHandlerContext) {
-        guard let exchange = self.exchange else { return }
-        let base = exchange.proxyBase
-        let router = self.shared.router
-        var response = HeaderFilter.responseHeaders(
-            upstream.headers,
-            forwardCookies: exchange.route?.forwardCookies ?? false
-        ) { kind, value in
-            kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
-        }
-        if response.contentLengths.count > 1 {
-            // RFC 9112 §6.3: differing lengths make the framing unknowable; never pass them on.
-            exchange.transfer?.cancel()
-            exchange.transfer = nil
-            exchange.mustClose = true
-            let lengths = response.contentLengths.sorted().joined(separator: ", ")
-            return self.respond(
-                .json(
-                    .badGateway,
-                    error: "upstream_error",
-                    message: "\(exchange.upstream ?? "the upstream") sent conflicting Content-Length headers",
-                    details: ["upstream": exchange.upstream ?? "?", "cause": "conflicting Content-Length: \(lengths)"]
-                ),
-                context: context
-            )
-        }
-        if case .allowed(let origin, _) = exchange.verdict {
-            for (name, value) in self.shared.policy.responseHeaders(origin: origin) {
-                response.headers.add(name: name, value: value)
-            }
-        } else if case .refused = exchange.verdict {
-            exchange.chromeReason = RequestPlan.missingAllowOrigin
-        }
-        response.headers.add(name: "Vary", value: HeaderFilter.mergeVary(response.vary, adding: ["Origin"]))
-        exchange.addConnectionHeader(&response.headers)
-        let status = HTTPResponseStatus(statusCode: upstream.status, reasonPhrase: upstream.reason)
-        let head = HTTPResponseHead(version: exchange.head.version, status: status, headers: response.headers)
-        exchange.status = upstream.status
-        exchange.isResponseStarted = true
-        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-    }
-
-    /// Maps a failed transfer to the client: the proxy's own 502/504 when nothing was sent yet; otherwise the
-    /// connection is closed so the client sees an incomplete body, never a silently truncated one.
-    private func upstreamFailed(_ error: CurlError, context: ChannelHandlerContext) {
-        guard let exchange = self.exchange else { return }
-        exchange.transfer = nil
-        exchange.curlCode = error.code
-        if exchange.isResponseStarted {
-            exchange.log(status: exchange.status ?? 0, note: "upstream failed mid-response: \(error.message)")
-            self.exchange = nil
-            // What arrived before the failure goes out first; the close then marks the body incomplete.
-            context.flush()
-            context.close(promise: nil)
-            return
-        }
-        self.respond(Self.upstreamFailure(error, upstream: exchange.upstream ?? "?"), context: context)
-    }
-
-
-    /// The one place where upstream failures become HTTP statuses.
-    static func upstreamFailure(_ error: CurlError, upstream: String) -> ProxyResponse {
-        let details: [String: Any] = ["upstream": upstream, "cause": error.message, "curlCode": error.code]
-        if error.isTimeout {
-            return .json(.gatewayTimeout, error: "upstream_timeout", message: "\(upstream) did not answer in time: \(error.message)", details: details)
-        }
-        if error.isMalformedURL {
-            return .json(.badRequest, error: "bad_request_target", message: "the request target cannot be forwarded: \(error.message)", details: details)
-        }
-        let kind = error.isUnreachable ? "upstream_unreachable" : "upstream_error"
-        return .json(.badGateway, error: kind, message: "\(upstream) could not be reached: \(error.message)", details: details)
     }
 }
 
