@@ -1,5 +1,7 @@
 internal import CCurl
-internal import Foundation
+#if canImport(Glibc)
+internal import Glibc
+#endif
 public import Logging
 public import ServiceLifecycle
 internal import NIOConcurrencyHelpers
@@ -74,8 +76,25 @@ public final class CurlLoop: Service, @unchecked Sendable {
         self.logger = logger
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxIdleConnections)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
-        let thread = Thread { [self] in self.runLoop() }
-        thread.start()
+        Self.startThread { [self] in self.runLoop() }
+    }
+
+    /// Runs `body` on a new detached thread (a plain pthread: the loop needs nothing more).
+    private static func startThread(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
+            body.run()
+            return nil
+        }, box)
+        guard result == 0 else { fatalError("pthread_create failed: \(result)") }
+        pthread_detach(thread)
+    }
+
+    private final class ThreadBody: Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
     /// Starts a transfer. Events reach `sink` on the loop thread, in order, batched per loop iteration.
@@ -133,7 +152,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
     // MARK: Loop thread
 
     private func runLoop() {
-        // Foundation's Thread.name does not reach the kernel on Linux; `top` and `perf` read this.
+        // The kernel's name for the thread: `top` and `perf` show it.
         ccurl_set_thread_name("corsproxy-curl")
         self.logger.debug("curl loop started", metadata: ["curl.version": "\(CurlGlobal.version)"])
         var running: Int32 = 0

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CORSProxy
 import CurlBridge
-import Foundation
+import Glibc
 import Logging
 
 /// `corsproxy doctor`: act as a browser against a URL and explain its CORS verdict.
@@ -50,7 +50,7 @@ struct Doctor: AsyncParsableCommand {
         try CurlGlobal.initialize()
         let parsed = self.headers.map { line -> (name: String, value: String) in
             let colon = line.firstIndex(of: ":")!
-            return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+            return (Self.trimmed(line[..<colon]), Self.trimmed(line[line.index(after: colon)...]))
         }
         let model = BrowserModel(
             request: .init(url: self.url, origin: self.origin, method: self.method, headers: parsed, includesCredentials: self.credentials)
@@ -125,5 +125,10 @@ struct Doctor: AsyncParsableCommand {
         print("verdict:   ERROR: no response; a browser reports \"TypeError: Failed to fetch\"")
         print("Firefox:   Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.url). (Reason: CORS request did not succeed). Status code: (null).")
         return 2
+    }
+
+    /// The text without leading and trailing spaces and tabs.
+    static func trimmed(_ text: Substring) -> String {
+        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CORSProxy
 import CurlBridge
-import Foundation
+import Glibc
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -39,12 +39,12 @@ struct Serve: AsyncParsableCommand {
         do {
             config = try ProxyConfig.load(path: self.options.config)
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            Console.error("\(error)")
             throw ExitCode(1)
         }
         if let listen, let address = ListenAddress(listen) { config.listen = address }
         for warning in config.lint() {
-            FileHandle.standardError.write(Data((warning.warningLine(file: self.options.config) + "\n").utf8))
+            Console.error(warning.warningLine(file: self.options.config))
         }
 
         let level = Logger.Level(rawValue: self.logLevel) ?? .info
@@ -65,10 +65,10 @@ struct Serve: AsyncParsableCommand {
             address = try await server.start()
         } catch {
             await curl.shutdown()
-            FileHandle.standardError.write(Data("corsproxy: cannot listen on \(config.listen): \(error)\n".utf8))
+            Console.error("corsproxy: cannot listen on \(config.listen): \(error)")
             throw ExitCode(1)
         }
-        FileHandle.standardOutput.write(Data("corsproxy listening on http://\(address)\n".utf8))
+        Console.out("corsproxy listening on http://\(address)")
         let group = ServiceGroup(
             services: [curl, server],
             gracefulShutdownSignals: [.sigterm, .sigint],

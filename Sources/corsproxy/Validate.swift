@@ -1,6 +1,5 @@
 import ArgumentParser
 import CORSProxy
-import Foundation
 
 /// `corsproxy validate`: parse and check the config; one line per problem.
 struct Validate: ParsableCommand {
@@ -15,11 +14,11 @@ struct Validate: ParsableCommand {
         do {
             let config = try ProxyConfig.load(path: self.options.config)
             for warning in config.lint() {
-                FileHandle.standardError.write(Data((warning.warningLine(file: self.options.config) + "\n").utf8))
+                Console.error(warning.warningLine(file: self.options.config))
             }
             print("\(self.options.config): ok (\(config.routes.count) route(s), \(config.cors.allowedOrigins.count) allowed origin pattern(s), listen \(config.listen))")
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            Console.error("\(error)")
             throw ExitCode(1)
         }
     }

@@ -73,8 +73,11 @@ struct ConfigTests {
     @Test("invalid JSON names the problem")
     func invalidJSON() {
         let lines = self.issues(#"{"routes": [}"#)
-        #expect(lines.count == 1)
-        #expect(lines[0].hasPrefix("proxy.json: not valid JSON"))
+        #expect(lines == [#"proxy.json: not valid JSON: line 1, column 13: found "}" where a value should be"#])
+        #expect(self.issues("{\n  \"listen\": \"127.0.0.1:8787\"\n  \"routes\": []\n}") == [#"proxy.json: not valid JSON: line 3, column 3: found """ where "," or "}" should be"#])
+        #expect(self.issues(#"{"listen": "127.0.0.1:8787"} x"#) == ["proxy.json: not valid JSON: line 1, column 30: unexpected text after the document"])
+        #expect(self.issues(#"{"listen": tru}"#) == [#"proxy.json: not valid JSON: line 1, column 15: found "}" where "true" should be"#])
+        #expect(self.issues(#"{"listen": "127.0.0.1:87"#) == ["proxy.json: not valid JSON: line 1, column 25: the text ends inside a string"])
     }
 
     @Test("\"*\" with credentials is refused")

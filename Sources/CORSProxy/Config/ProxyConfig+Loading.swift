@@ -1,4 +1,4 @@
-public import Foundation
+public import FoundationEssentials
 
 extension ProxyConfig {
     /// Reads and checks a config file.
@@ -21,7 +21,8 @@ extension ProxyConfig {
         do {
             document = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid JSON: \(Self.describe(error))")])
+            let problem = JSONSyntax.firstError(in: data) ?? Self.describe(error)
+            throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid JSON: \(problem)")])
         }
         var reader = ConfigReader()
         let config = reader.readConfig(document)
@@ -31,8 +32,7 @@ extension ProxyConfig {
 
     private static func describe(_ error: any Error) -> String {
         if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
+            return context.underlyingError.map { "\($0)" } ?? context.debugDescription
         }
         return "\(error)"
     }
