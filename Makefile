@@ -31,7 +31,7 @@ browser-deps:
 build: deps
 	$(SWIFT) build
 
-# The Swift runtime and Foundation linked in: one binary that needs no Swift on the host, and about 6 MiB less
+# The Swift runtime (and FoundationEssentials) linked in: one binary that needs no Swift on the host, and about 6 MiB less
 # resident memory than loading the shared Swift libraries (bench/run, soak and stream-memory build it the same way).
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
