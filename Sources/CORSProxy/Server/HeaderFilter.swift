@@ -128,8 +128,9 @@ enum HeaderFilter {
     static func mergeVary(_ upstream: [String], adding extra: [String]) -> String {
         if upstream.contains("*") { return "*" }
         var values = upstream
-        for name in extra where !values.contains(where: { ASCII.equalsIgnoringCase($0, name.lowercased()) }) {
-            values.append(name)
+        for name in extra {
+            let lowercase = name.lowercased()
+            if !values.contains(where: { ASCII.equalsIgnoringCase($0, lowercase) }) { values.append(name) }
         }
         return values.joined(separator: ", ")
     }

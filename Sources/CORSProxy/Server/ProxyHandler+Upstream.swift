@@ -8,7 +8,7 @@ extension ProxyHandler {
         // The proxy streams the body upstream as it comes, so it can invite it at once (RFC 9110 §10.1.1);
         // libcurl is told not to expect a 100 from the upstream.
         if let exchange = self.exchange, exchange.head.version.minor >= 1,
-            exchange.head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" })
+            exchange.head.headers["expect"].contains(where: { ASCII.equalsIgnoringCase($0, "100-continue") })
         {
             let interim = HTTPResponseHead(version: exchange.head.version, status: .continue)
             context.writeAndFlush(self.wrapOutboundOut(.head(interim)), promise: nil)

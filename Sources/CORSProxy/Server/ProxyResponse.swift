@@ -37,7 +37,6 @@ struct ProxyResponse {
             case let text as String: self = .string(text)
             case let number as Int: self = .integer(Int64(number))
             case let number as Int64: self = .integer(number)
-            case let number as Int32: self = .integer(Int64(number))
             default: return nil
             }
         }
