@@ -25,7 +25,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel = "info"
 
+    @Option(help: ArgumentHelp(
+        "Upstream threads, each a libcurl multi handle with its own connection pool, each serving the connections of its share of the event loops (default: one per event loop, i.e. per core).",
+        valueName: "count"
+    ))
+    var curlLoops: Int?
+
     func validate() throws {
+        if let curlLoops, !(1...256).contains(curlLoops) {
+            throw ValidationError("--curl-loops: \(curlLoops) is not between 1 and 256")
+        }
         if let listen, ListenAddress(listen) == nil {
             throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT (e.g. 127.0.0.1:8787 or [::1]:8787)")
         }
@@ -58,19 +67,21 @@ struct Serve: AsyncParsableCommand {
         try CurlGlobal.initialize()
 
         // The server drains first (ServiceGroup stops services in reverse order); what is left is cancelled.
-        let curl = CurlLoop(configuration: .init(drainTimeout: .seconds(5)), logger: logger)
-        let server = ProxyServer(config: config, curl: curl, logger: logger)
+        let curls = (0..<(self.curlLoops ?? ProxyServer.eventLoopCount)).map { _ in
+            CurlLoop(configuration: .init(drainTimeout: .seconds(5)), logger: logger)
+        }
+        let server = ProxyServer(config: config, curl: curls, logger: logger)
         let address: ListenAddress
         do {
             address = try await server.start()
         } catch {
-            await curl.shutdown()
+            for curl in curls { await curl.shutdown() }
             Console.error("corsproxy: cannot listen on \(config.listen): \(error)")
             throw ExitCode(1)
         }
         Console.out("corsproxy listening on http://\(address)")
         let group = ServiceGroup(
-            services: [curl, server],
+            services: curls + [server],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -90,6 +90,37 @@ struct CommandLineTests {
         }
     }
 
+    @Test("--curl-loops N runs N curl threads (default one per event loop), and every connection forwards")
+    func curlLoops() async throws {
+        /// The proxy's threads whose kernel name starts with `prefix`.
+        func threads(of pid: Int32, prefix: String) throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").filter { task in
+                let name = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)
+                return name.hasPrefix(prefix)
+            }.count
+        }
+        try await withUpstream { upstream in
+            for (arguments, expected) in [(["--curl-loops", "3"], 3), ([], nil)] {
+                let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url), arguments: arguments)
+                let eventLoops = try threads(of: proxy.pid, prefix: "NIO-SGLTN")
+                #expect(eventLoops >= 1)
+                #expect(try threads(of: proxy.pid, prefix: "corsproxy-curl") == expected ?? eventLoops, "\(arguments)")
+                // New connections go to the event loops in turn, so eight of them reach every curl loop.
+                let results = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<8 {
+                        group.addTask { try await http(proxy.url + "/echo?n=\(index)").status }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(results == Array(repeating: 200, count: 8))
+                #expect(try await proxy.stop() == 0)
+            }
+        }
+        let refused = try await Self.corsproxy(["serve", "--curl-loops", "0"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--curl-loops: 0 is not between 1 and 256"))
+    }
+
     @Test("SIGTERM and SIGINT let the request in flight finish, then exit 0", arguments: [SIGTERM, SIGINT])
     func gracefulShutdown(signal: Int32) async throws {
         try await withUpstream { upstream in

@@ -7,12 +7,13 @@ internal import NIOPosix
 public import ServiceLifecycle
 internal import NIOConcurrencyHelpers
 
-/// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through a shared
-/// ``CurlLoop``. Graceful shutdown stops accepting, lets in-flight requests finish (up to `drainTimeout`), and
+/// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through
+/// ``CurlLoop``s, each event loop's connections always through the same one. Graceful shutdown stops accepting, lets in-flight requests finish (up to `drainTimeout`), and
 /// closes idle keep-alive connections.
 public final class ProxyServer: Service, Sendable {
     private let context: ProxyContext
-    private let curl: CurlLoop
+    /// The curl loop each event loop's connections use (event loop *i* gets curl loop *i* mod their count).
+    private let curlLoops: [ObjectIdentifier: CurlLoop]
     private let logger: Logger
     private let group: any EventLoopGroup
     private let quiesce: ServerQuiescingHelper
@@ -22,16 +23,26 @@ public final class ProxyServer: Service, Sendable {
 
     /// - Parameters:
     ///   - config: The checked config.
-    ///   - curl: The loop every upstream transfer runs on.
+    ///   - curl: The loops upstream transfers run on (at least one), shared out among the event loops.
     ///   - logger: Receives one line per request.
     ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
-    public init(config: ProxyConfig, curl: CurlLoop, logger: Logger, drainTimeout: Duration = .seconds(25)) {
+    public init(config: ProxyConfig, curl: [CurlLoop], logger: Logger, drainTimeout: Duration = .seconds(25)) {
+        precondition(!curl.isEmpty, "ProxyServer needs at least one CurlLoop")
         self.context = ProxyContext(config: config)
-        self.curl = curl
-        self.logger = logger
         self.group = MultiThreadedEventLoopGroup.singleton
+        var curlLoops: [ObjectIdentifier: CurlLoop] = [:]
+        for (index, eventLoop) in self.group.makeIterator().enumerated() {
+            curlLoops[ObjectIdentifier(eventLoop)] = curl[index % curl.count]
+        }
+        self.curlLoops = curlLoops
+        self.logger = logger
         self.quiesce = ServerQuiescingHelper(group: self.group)
         self.drainTimeout = drainTimeout
+    }
+
+    /// How many event loops serve client connections: one per core (NIO's shared group).
+    public static var eventLoopCount: Int {
+        Array(MultiThreadedEventLoopGroup.singleton.makeIterator()).count
     }
 
     /// Binds the listen address (`--listen` or the config's).
@@ -66,7 +77,8 @@ public final class ProxyServer: Service, Sendable {
                         withDecoderLimitConfiguration: limits
                     )
                     try pipeline.addHandler(ProtocolErrorHandler())
-                    try pipeline.addHandler(ProxyHandler(context: context, curl: self.curl, logger: self.logger))
+                    let curl = self.curlLoops[ObjectIdentifier(channel.eventLoop)]!
+                    try pipeline.addHandler(ProxyHandler(context: context, curl: curl, logger: self.logger))
                 }
             }
             .bind(host: context.config.listen.host, port: context.config.listen.port)

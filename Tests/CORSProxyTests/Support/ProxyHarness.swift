@@ -54,9 +54,11 @@ let defaultCORS = """
      "allowCredentials": true, "maxAge": 600}
     """
 
-/// Starts the proxy on `configJSON`, runs `body`, then shuts the proxy down gracefully.
+/// Starts the proxy on `configJSON` with `curlLoops` curl loops (by default two, as `serve` runs on a two-core
+/// machine: each event loop's connections use their own), runs `body`, then shuts the proxy down gracefully.
 func withProxy<T>(
     _ configJSON: String,
+    curlLoops: Int = 2,
     _ body: (RunningProxy) async throws -> T
 ) async throws -> T {
     _ = curlGlobal
@@ -64,17 +66,17 @@ func withProxy<T>(
     config.listen = ListenAddress(host: "127.0.0.1", port: 0)
     let logs = InMemoryLogHandler()
     let logger = Logger(label: "corsproxy-test") { _ in logs }
-    let curl = CurlLoop(logger: logger)
-    let server = ProxyServer(config: config, curl: curl, logger: logger, drainTimeout: .seconds(5))
+    let curls = (0..<curlLoops).map { _ in CurlLoop(logger: logger) }
+    let server = ProxyServer(config: config, curl: curls, logger: logger, drainTimeout: .seconds(5))
     let address = try await server.start()
     do {
         let result = try await body(RunningProxy(port: address.port, logs: logs))
         await server.shutdown()
-        await curl.shutdown()
+        for curl in curls { await curl.shutdown() }
         return result
     } catch {
         await server.shutdown()
-        await curl.shutdown()
+        for curl in curls { await curl.shutdown() }
         throw error
     }
 }
