@@ -189,6 +189,20 @@ private final class UpstreamHandler: ChannelDuplexHandler {
             headers.add(name: "X-Upstream", value: "bytes")
             self.writeHead(.ok, headers, context: context)
             self.stream(offset: 0, count: request.method == "HEAD" ? 0 : count, context: context)
+        } else if path == "/unframed" {
+            // No Content-Length: NIO frames it chunked, in as many chunks as there are parts.
+            let parts = Int(query.first { $0.name == "parts" }?.value ?? "3") ?? 3
+            self.writeHead(.ok, HTTPHeaders([("Content-Type", "text/plain")]), context: context)
+            for index in 0..<parts {
+                context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part \(index)\n")))), promise: nil)
+            }
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        } else if path == "/no-content" {
+            self.writeHead(.noContent, HTTPHeaders([("X-Upstream", "204")]), context: context)
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        } else if path == "/not-modified" {
+            self.writeHead(.notModified, HTTPHeaders([("ETag", "\"v1\"")]), context: context)
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
         } else if path == "/infinite" {
             self.writeHead(.ok, HTTPHeaders([("Content-Type", "application/octet-stream")]), context: context)
             self.stream(offset: 0, count: Int.max, context: context)
