@@ -122,6 +122,17 @@ struct ResponseFramingTests {
         }
     }
 
+    @Test("a HEAD answer without Content-Length carries no body, not even a chunk terminator")
+    func headWithoutLength() async throws {
+        // Answers every request (curl asks HEAD) with a head and no length, then closes.
+        let upstream = try await RawUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+        defer { Task { await upstream.stop() } }
+        try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+            let responses = try await Self.exchange(proxy, [("HEAD", "/a"), ("HEAD", "/b")])
+            #expect(responses.map(\.status) == [200, 200])
+        }
+    }
+
     @Test("HTTP/1.0: keep-alive is announced when asked for; a body of unknown length ends with the connection")
     func http10() async throws {
         try await withUpstream { upstream in
