@@ -1,9 +1,11 @@
+internal import NIOCore
+
 /// Builds the final response head from libcurl's header callback, which delivers one raw line per call.
 ///
 /// A new status line starts over (libcurl reports `100 Continue` and other interim heads before the final one);
 /// a line starting with whitespace continues the previous header (obsolete line folding, RFC 9112 §5.2);
-/// lines after the head is complete (trailers) are ignored. The line is scanned as bytes and each header costs
-/// two `String`s: this runs once per upstream header line, on the curl thread, for every request.
+/// lines after the head is complete (trailers) are ignored. The lines are scanned and kept as bytes, in one
+/// buffer per head: this runs once per upstream header line, on the curl thread, for every request.
 ///
 /// A header whose name is not a token, or whose value holds a CR or NUL, is dropped: libcurl splits lines at LF
 /// only, and such bytes must never reach the client (response splitting); the server side does not validate
@@ -11,7 +13,8 @@
 struct ResponseHeadParser {
     private var status = 0
     private var reason = ""
-    private var headers: [(name: String, value: String)] = []
+    private var lines = ByteBuffer()
+    private var fields: [TransferResponseHead.Field] = []
     private(set) var isComplete = false
 
     /// Feeds one header line, CRLF included.
@@ -31,17 +34,31 @@ struct ResponseHeadParser {
             return nil
         }
         if Self.isOWS(first) {
-            if !self.headers.isEmpty, let continuation = Self.checkedText(Self.trimmingOWS(line[...])) {
-                self.headers[self.headers.count - 1].value += " " + continuation
+            let continuation = Self.trimmingOWS(line[...])
+            if let last = self.fields.indices.last, Self.isFieldText(continuation) {
+                // The value ends the buffer, before its CRLF: the continuation goes in its place.
+                self.lines.moveWriterIndex(to: self.fields[last].value.upperBound)
+                self.lines.writeInteger(UInt8(ascii: " "))
+                self.lines.writeBytes(UnsafeRawBufferPointer(rebasing: continuation))
+                self.fields[last].value = self.fields[last].value.lowerBound..<self.lines.writerIndex
+                self.lines.writeStaticString("\r\n")
             }
             return nil
         }
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0,
-            line[..<colon].allSatisfy(Self.isTokenCharacter),
-            let value = Self.checkedText(Self.trimmingOWS(line[(colon + 1)...]))
+            line[..<colon].allSatisfy(Self.isTokenCharacter)
         else { return nil }
-        let name = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<colon]), as: UTF8.self)
-        self.headers.append((name, value))
+        let value = Self.trimmingOWS(line[(colon + 1)...])
+        guard Self.isFieldText(value) else { return nil }
+        if self.lines.capacity == 0 { self.lines.reserveCapacity(1024) }
+        let nameStart = self.lines.writerIndex
+        self.lines.writeBytes(UnsafeRawBufferPointer(rebasing: line[..<colon]))
+        let nameEnd = self.lines.writerIndex
+        self.lines.writeStaticString(": ")
+        let valueStart = self.lines.writerIndex
+        self.lines.writeBytes(UnsafeRawBufferPointer(rebasing: value))
+        self.fields.append(.init(name: nameStart..<nameEnd, value: valueStart..<self.lines.writerIndex))
+        self.lines.writeStaticString("\r\n")
         return nil
     }
 
@@ -52,8 +69,10 @@ struct ResponseHeadParser {
         if fields.count > 1, fields[1].count == 3, fields[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
             self.status = fields[1].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
         }
-        self.reason = fields.count > 2 ? Self.checkedText(fields[2]) ?? "" : ""
-        self.headers = []
+        self.reason = fields.count > 2 && Self.isFieldText(fields[2])
+            ? String(decoding: UnsafeRawBufferPointer(rebasing: fields[2]), as: UTF8.self) : ""
+        self.lines.clear()
+        self.fields.removeAll()
     }
 
     private mutating func finishHead() -> TransferResponseHead? {
@@ -63,7 +82,7 @@ struct ResponseHeadParser {
             return nil
         }
         self.isComplete = true
-        return TransferResponseHead(status: self.status, reason: self.reason, headers: self.headers)
+        return TransferResponseHead(status: self.status, reason: self.reason, lines: self.lines, fields: self.fields)
     }
 
     private static func isOWS(_ byte: UInt8) -> Bool {
@@ -87,9 +106,8 @@ struct ResponseHeadParser {
         return bytes
     }
 
-    /// The bytes as a `String`, or `nil` when they hold a CR or NUL.
-    private static func checkedText(_ bytes: Slice<UnsafeRawBufferPointer>) -> String? {
-        guard !bytes.contains(where: { $0 == UInt8(ascii: "\r") || $0 == 0 }) else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
+    /// Whether the bytes may be passed on: no CR, no NUL.
+    private static func isFieldText(_ bytes: Slice<UnsafeRawBufferPointer>) -> Bool {
+        !bytes.contains { $0 == UInt8(ascii: "\r") || $0 == 0 }
     }
 }

@@ -38,12 +38,13 @@ final class Exchange {
         self.logger = logger
     }
 
-    /// HTTP/1.0 keep-alive must be announced; HTTP/1.1 close must be too.
-    func addConnectionHeader(_ headers: inout HTTPHeaders) {
+    /// The response's `Connection` value, if it needs one: HTTP/1.0 keep-alive must be announced; HTTP/1.1 close
+    /// must be too.
+    var connectionHeader: String? {
         switch (self.head.isKeepAlive && !self.mustClose, self.head.version.minor) {
-        case (false, 1...): headers.replaceOrAdd(name: "Connection", value: "close")
-        case (true, 0): headers.replaceOrAdd(name: "Connection", value: "keep-alive")
-        default: break
+        case (false, 1...): "close"
+        case (true, 0): "keep-alive"
+        default: nil
         }
     }
 

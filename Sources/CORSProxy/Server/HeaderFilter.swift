@@ -1,3 +1,5 @@
+internal import CurlBridge
+internal import NIOCore
 internal import NIOHTTP1
 
 /// Which headers cross the proxy, in each direction.
@@ -75,50 +77,65 @@ enum HeaderFilter {
         return result
     }
 
-    /// The upstream response headers a client may see, before the proxy adds its own CORS headers.
+    /// What ``writeResponseHeaders(_:into:forwardCookies:dropsContentLength:rewrite:)`` found on the way.
     struct Response {
-        var headers: HTTPHeaders
         /// The upstream's `Vary` values, for merging.
         var vary: [String] = []
         /// The distinct `Content-Length` values: more than one makes the framing unknowable.
         var contentLengths: [String] = []
     }
 
-    /// Filters the upstream response headers; `rewrite` maps `Location`, `Content-Location` and `Link` values.
-    static func responseHeaders(
-        _ headers: [(name: String, value: String)],
+    /// Writes the upstream response header lines a client may see into `out`, before the proxy adds its own CORS
+    /// headers. Lines that pass unchanged are copied as bytes; `rewrite` maps `Location`, `Content-Location` and
+    /// `Link` values. `Vary` is left out for the caller to merge; `Content-Length` too when `dropsContentLength`
+    /// (a response that has no body).
+    static func writeResponseHeaders(
+        _ head: TransferResponseHead,
+        into out: inout ByteBuffer,
         forwardCookies: Bool,
+        dropsContentLength: Bool,
         rewrite: (_ kind: HeaderName, _ value: String) -> String
     ) -> Response {
-        var kinds: [HeaderName] = []
-        kinds.reserveCapacity(headers.count)
-        var connectionValues: [String] = []
-        for (name, value) in headers {
-            let kind = HeaderName(name)
-            kinds.append(kind)
-            if kind == .connection { connectionValues.append(value) }
-        }
-        let listed = self.connectionTokens(connectionValues)
-        var result = Response(headers: HTTPHeaders())
-        result.headers.reserveCapacity(headers.count + 4)
-        for ((name, value), kind) in zip(headers, kinds) where !self.isListed(name, in: listed) {
-            switch kind {
-            case .hopByHop, .connection, .accessControl:
-                continue
-            case .setCookie where !forwardCookies:
-                continue
-            case .vary:
-                ASCII.forEachListElement(in: value) { element in
-                    result.vary.append(String(Substring(element)))
-                    return true
+        var result = Response()
+        head.lines.withUnsafeReadableBytes { bytes in
+            func text(_ range: Range<Int>) -> String {
+                String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+            }
+            var kinds: [HeaderName] = []
+            kinds.reserveCapacity(head.fields.count)
+            var connectionValues: [String] = []
+            for field in head.fields {
+                let kind = HeaderName(bytes: UnsafeRawBufferPointer(rebasing: bytes[field.name]))
+                kinds.append(kind)
+                if kind == .connection { connectionValues.append(text(field.value)) }
+            }
+            let listed = self.connectionTokens(connectionValues)
+            for (field, kind) in zip(head.fields, kinds) {
+                if !listed.isEmpty, listed.contains(where: { ASCII.equalsIgnoringCase(bytes[field.name], $0.utf8) }) {
+                    continue
                 }
-            case .location, .contentLocation, .link:
-                result.headers.add(name: name, value: rewrite(kind, value))
-            case .contentLength:
-                if !result.contentLengths.contains(value) { result.contentLengths.append(value) }
-                result.headers.add(name: name, value: value)
-            default:
-                result.headers.add(name: name, value: value)
+                switch kind {
+                case .hopByHop, .connection, .accessControl:
+                    continue
+                case .setCookie where !forwardCookies:
+                    continue
+                case .vary:
+                    ASCII.forEachListElement(in: text(field.value)) { element in
+                        result.vary.append(String(Substring(element)))
+                        return true
+                    }
+                case .location, .contentLocation, .link:
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
+                    out.writeStaticString(": ")
+                    out.writeString(rewrite(kind, text(field.value)))
+                    out.writeStaticString("\r\n")
+                case .contentLength:
+                    let value = text(field.value)
+                    if !result.contentLengths.contains(value) { result.contentLengths.append(value) }
+                    if !dropsContentLength { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line])) }
+                default:
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
+                }
             }
         }
         return result

@@ -34,16 +34,21 @@ enum HeaderName: Equatable {
 
     init(_ name: String) {
         var name = name
-        self = name.withUTF8 { bytes in
-            if bytes.count > Self.accessControlPrefix.count,
-                ASCII.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[..<Self.accessControlPrefix.count]), Self.accessControlPrefix)
-            {
-                return .accessControl
-            }
-            for (lowercase, kind) in Self.names where ASCII.equalsIgnoringCase(bytes, lowercase) {
-                return kind
-            }
-            return .other
+        self = name.withUTF8 { Self(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The kind of the name spelled by `bytes`.
+    init(bytes: UnsafeRawBufferPointer) {
+        if bytes.count > Self.accessControlPrefix.count,
+            ASCII.equalsIgnoringCase(bytes[..<Self.accessControlPrefix.count], Self.accessControlPrefix)
+        {
+            self = .accessControl
+            return
         }
+        for (lowercase, kind) in Self.names where ASCII.equalsIgnoringCase(bytes, lowercase) {
+            self = kind
+            return
+        }
+        self = .other
     }
 }

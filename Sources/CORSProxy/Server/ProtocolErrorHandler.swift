@@ -8,8 +8,8 @@ internal import NIOHTTP1
 final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ResponsePart
+    typealias OutboundOut = ResponsePart
 
     private var hasUnterminatedResponse = false
 
@@ -29,8 +29,8 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
             headers.add(name: "Content-Length", value: String(response.body.readableBytes))
             let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
             context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-            context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            context.write(self.wrapOutboundOut(.body(response.body)), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(.end), promise: nil)
         }
         context.fireErrorCaught(error)
     }
@@ -38,6 +38,8 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch self.unwrapOutboundIn(data) {
         case .head(let head) where head.status.code >= 200:
+            self.hasUnterminatedResponse = true
+        case .serializedHead:
             self.hasUnterminatedResponse = true
         case .end:
             self.hasUnterminatedResponse = false

@@ -40,7 +40,7 @@ extension ProxyHandler {
                     transfer.didConsume(count)
                     bound.value.lastWriteProgress = .now()
                 }
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
+                context.write(self.wrapOutboundOut(.body(buffer)), promise: promise)
             case .end:
                 self.exchange?.transfer = nil
                 return self.endResponse(context: context)
@@ -53,22 +53,31 @@ extension ProxyHandler {
         context.flush()
     }
 
+    /// Assembles the response head from the upstream's as bytes: its status, the header lines that cross (copied,
+    /// or rewritten), the policy's CORS headers, the merged `Vary`, `Connection`, and the framing the body needs.
     private func writeUpstreamHead(_ upstream: TransferResponseHead, context: ChannelHandlerContext) {
         guard let exchange = self.exchange else { return }
         let base = exchange.proxyBase
         let router = self.shared.router
-        var response = HeaderFilter.responseHeaders(
-            upstream.headers,
-            forwardCookies: exchange.route?.forwardCookies ?? false
+        let status = HTTPResponseStatus(statusCode: upstream.status, reasonPhrase: upstream.reason)
+        // No length for 1xx, 204 and 304; no body for them nor for HEAD, whatever the headers say (RFC 9110 §6.4.1).
+        let hasBody = status.mayHaveResponseBody && exchange.head.method != .HEAD
+        var out = context.channel.allocator.buffer(capacity: upstream.lines.readableBytes + 512)
+        ResponseEncoder.writeStatusLine(version: exchange.head.version, status: status, into: &out)
+        let found = HeaderFilter.writeResponseHeaders(
+            upstream,
+            into: &out,
+            forwardCookies: exchange.route?.forwardCookies ?? false,
+            dropsContentLength: !status.mayHaveResponseBody
         ) { kind, value in
             kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
-        if response.contentLengths.count > 1 {
+        if found.contentLengths.count > 1 {
             // RFC 9112 §6.3: differing lengths make the framing unknowable; never pass them on.
             exchange.transfer?.cancel()
             exchange.transfer = nil
             exchange.mustClose = true
-            let lengths = response.contentLengths.sorted().joined(separator: ", ")
+            let lengths = found.contentLengths.sorted().joined(separator: ", ")
             return self.respond(
                 .json(
                     .badGateway,
@@ -81,18 +90,21 @@ extension ProxyHandler {
         }
         if case .allowed(let origin, _) = exchange.verdict {
             for (name, value) in self.shared.policy.responseHeaders(origin: origin) {
-                response.headers.add(name: name, value: value)
+                out.writeHeader(name, value)
             }
         } else if case .refused = exchange.verdict {
             exchange.chromeReason = RequestPlan.missingAllowOrigin
         }
-        response.headers.add(name: "Vary", value: HeaderFilter.mergeVary(response.vary, adding: ["Origin"]))
-        exchange.addConnectionHeader(&response.headers)
-        let status = HTTPResponseStatus(statusCode: upstream.status, reasonPhrase: upstream.reason)
-        let head = HTTPResponseHead(version: exchange.head.version, status: status, headers: response.headers)
+        out.writeHeader("Vary", HeaderFilter.mergeVary(found.vary, adding: ["Origin"]))
+        // A body of unknown length: chunked for HTTP/1.1; for HTTP/1.0, the end of the connection marks its end.
+        let isChunked = hasBody && found.contentLengths.isEmpty && exchange.head.version.minor >= 1
+        if hasBody && found.contentLengths.isEmpty && !isChunked { exchange.mustClose = true }
+        if let connection = exchange.connectionHeader { out.writeHeader("Connection", connection) }
+        if isChunked { out.writeHeader("Transfer-Encoding", "chunked") }
+        out.writeStaticString("\r\n")
         exchange.status = upstream.status
         exchange.isResponseStarted = true
-        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        context.write(self.wrapOutboundOut(.serializedHead(out, isChunked: isChunked)), promise: nil)
     }
 
     /// Maps a failed transfer to the client: the proxy's own 502/504 when nothing was sent yet; otherwise the
@@ -124,5 +136,15 @@ extension ProxyHandler {
         }
         let kind = error.isUnreachable ? "upstream_unreachable" : "upstream_error"
         return .json(.badGateway, error: kind, message: "\(upstream) could not be reached: \(error.message)", details: details)
+    }
+}
+
+extension ByteBuffer {
+    /// Writes a `name: value\r\n` header line.
+    fileprivate mutating func writeHeader(_ name: String, _ value: String) {
+        self.writeString(name)
+        self.writeStaticString(": ")
+        self.writeString(value)
+        self.writeStaticString("\r\n")
     }
 }

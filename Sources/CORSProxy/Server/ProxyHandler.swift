@@ -18,8 +18,8 @@ internal import NIOHTTP1
 /// libcurl has drained them.
 final class ProxyHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ResponsePart
+    typealias OutboundOut = ResponsePart
 
     let shared: ProxyContext
     let curl: CurlLoop
@@ -265,12 +265,15 @@ final class ProxyHandler: ChannelDuplexHandler {
         if addCORS, case .allowed(let origin, _) = exchange.verdict {
             for (name, value) in self.shared.policy.responseHeaders(origin: origin) { headers.add(name: name, value: value) }
         }
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
-        exchange.addConnectionHeader(&headers)
+        // No length for 1xx, 204 and 304; no body for them nor for HEAD (RFC 9110 §6.4.1, §8.6).
+        if response.status.mayHaveResponseBody {
+            headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        }
+        if let connection = exchange.connectionHeader { headers.replaceOrAdd(name: "Connection", value: connection) }
         let head = HTTPResponseHead(version: exchange.head.version, status: response.status, headers: headers)
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-        if response.body.readableBytes > 0 {
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        if response.status.mayHaveResponseBody, exchange.head.method != .HEAD, response.body.readableBytes > 0 {
+            context.write(self.wrapOutboundOut(.body(response.body)), promise: nil)
         }
         exchange.status = Int(response.status.code)
         exchange.errorKind = response.errorKind
@@ -285,10 +288,10 @@ final class ProxyHandler: ChannelDuplexHandler {
         self.finishIfDone(context: context)
         guard exchange.head.isKeepAlive && !exchange.mustClose && !self.isQuiescing else {
             let channel = context.channel
-            context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(self.wrapOutboundOut(.end)).whenComplete { _ in channel.close(promise: nil) }
             return
         }
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(self.wrapOutboundOut(.end), promise: nil)
         if self.exchange == nil {
             self.startQueued(context: context)
         } else {

@@ -67,15 +67,11 @@ public final class ProxyServer: Service, Sendable {
                     limits.maxHeaderListSize = context.config.limits.maxHeaderBytes
                     limits.maxHeaderFieldSize = context.config.limits.maxHeaderBytes
                     let pipeline = channel.pipeline.syncOperations
-                    // No outbound header validation: every header value is the proxy's own, a request header
-                    // llhttp already checked, or an upstream line ResponseHeadParser checked.
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false,
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-                        withDecoderLimitConfiguration: limits
-                    )
+                    // NIO's request decoder with the proxy's own response encoder; no outbound header validation:
+                    // every header value is the proxy's own, a request header llhttp already checked, or an
+                    // upstream line ResponseHeadParser checked.
+                    try pipeline.addHandler(ResponseEncoder())
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
                     try pipeline.addHandler(ProtocolErrorHandler())
                     let curl = self.curlLoops[ObjectIdentifier(channel.eventLoop)]!
                     try pipeline.addHandler(ProxyHandler(context: context, curl: curl, logger: self.logger))
