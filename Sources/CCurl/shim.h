@@ -51,6 +51,22 @@ static inline CURLMcode ccurl_multi_setopt_long(CURLM *handle, CURLMoption optio
     return curl_multi_setopt(handle, option, value);
 }
 
+static inline CURLSHcode ccurl_share_setopt_long(CURLSH *share, CURLSHoption option, long value) {
+    return curl_share_setopt(share, option, value);
+}
+
+static inline CURLSHcode ccurl_share_setopt_ptr(CURLSH *share, CURLSHoption option, void *value) {
+    return curl_share_setopt(share, option, value);
+}
+
+static inline CURLSHcode ccurl_share_setopt_lock(CURLSH *share, curl_lock_function value) {
+    return curl_share_setopt(share, CURLSHOPT_LOCKFUNC, value);
+}
+
+static inline CURLSHcode ccurl_share_setopt_unlock(CURLSH *share, curl_unlock_function value) {
+    return curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, value);
+}
+
 /// `CURLVERSION_NOW` is a macro aliasing a macro and does not import into Swift.
 static inline curl_version_info_data *ccurl_version_info_now(void) {
     return curl_version_info(CURLVERSION_NOW);

@@ -27,6 +27,8 @@ extension Transfer {
         } else {
             try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
         }
+        // DNS answers and TLS sessions are common to every curl loop.
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_SHARE, CurlShare.process.handle))
         // Signals are not thread-safe; Debian's threaded resolver keeps DNS timeouts working without them.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
