@@ -271,7 +271,9 @@ public final class CurlLoop: Service, @unchecked Sendable {
             guard let pointer else { continue }
             let transfer = Unmanaged<Transfer>.fromOpaque(pointer).takeUnretainedValue()
             guard self.active.removeValue(forKey: ObjectIdentifier(transfer)) != nil else { continue }
-            if result == CURLE_OK && transfer.parser.isComplete {
+            if let fault = transfer.protocolFault {
+                transfer.pendingTerminal = .failed(CurlError(code: CURLE_WEIRD_SERVER_REPLY, errorBuffer: fault))
+            } else if result == CURLE_OK && transfer.parser.isComplete {
                 transfer.pendingTerminal = .end
                 transfer.isReusable = !transfer.request.isHTTP2
             } else if result == CURLE_OK {

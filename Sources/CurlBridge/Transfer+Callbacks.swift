@@ -27,6 +27,12 @@ extension Transfer {
     /// Accepts a whole chunk, or none of it: `CURL_WRITEFUNC_PAUSE` means "I took nothing" and libcurl
     /// redelivers the same bytes after the unpause.
     func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Int {
+        guard self.parser.isComplete else {
+            // Body bytes before a head the proxy could pass on: relaying them would hand the client upstream bytes
+            // it could read as a response of their own.
+            self.protocolFault = "the upstream sent body bytes before a complete response head"
+            return 0
+        }
         enum Decision { case accept, pause, abort }
         let decision = self.mailbox.withLockedValue { mailbox -> Decision in
             if mailbox.isCancelled { return .abort }
@@ -55,11 +61,18 @@ extension Transfer {
 
     func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Int {
         if self.isCancelled { return 0 }
-        if let head = self.parser.feed(line) {
+        if let head = self.parser.feed(line, statusCode: { self.responseCode }) {
             self.pendingHead = head
             self.markDirty()
         }
         return line.count
+    }
+
+    /// libcurl's status code for the head being received (`CURLINFO_RESPONSE_CODE`).
+    private var responseCode: Int {
+        var code = 0
+        if let easy = self.easy { _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code) }
+        return code
     }
 
     /// Copies queued request body into libcurl's buffer; pauses sending when the queue is empty but the body

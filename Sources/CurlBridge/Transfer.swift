@@ -54,6 +54,9 @@ public final class Transfer: @unchecked Sendable {
     var isDirty = false
     /// The transfer completed over HTTP/1.1: its easy handle may serve the next one.
     var isReusable = false
+    /// Why a callback stopped the transfer because of what the upstream sent; reported instead of libcurl's
+    /// generic write error.
+    var protocolFault: String?
     let allocator = ByteBufferAllocator()
     /// `CURLOPT_ERRORBUFFER`: libcurl writes the detailed cause of a failure here.
     let errorBuffer: UnsafeMutablePointer<CChar>

@@ -26,14 +26,16 @@ struct Serve: AsyncParsableCommand {
     var logLevel = "info"
 
     @Option(help: ArgumentHelp(
-        "Upstream threads, each a libcurl multi handle with its own connection pool, each serving the connections of its share of the event loops (default: one per event loop, i.e. per core).",
+        "Upstream threads, each a libcurl multi handle with its own connection pool serving the connections of its share of the event loops: 1 to the number of event loops (default: one per event loop, i.e. per core).",
         valueName: "count"
     ))
     var curlLoops: Int?
 
     func validate() throws {
-        if let curlLoops, !(1...256).contains(curlLoops) {
-            throw ValidationError("--curl-loops: \(curlLoops) is not between 1 and 256")
+        if let curlLoops, !(1...ProxyServer.eventLoopCount).contains(curlLoops) {
+            throw ValidationError(
+                "--curl-loops: \(curlLoops) is not between 1 and \(ProxyServer.eventLoopCount), the number of event loops (one per core); each loop serves the connections of its event loops, so more would get none"
+            )
         }
         if let listen, ListenAddress(listen) == nil {
             throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT (e.g. 127.0.0.1:8787 or [::1]:8787)")

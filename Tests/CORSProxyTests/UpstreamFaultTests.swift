@@ -141,6 +141,8 @@ struct UpstreamConnectionFaultTests {
         "NOT HTTP AT ALL\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
         "HTTP/1.1 200 OK\r\nX-Nul: a\u{0}b\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5 junk\r\n\r\nhello",
+        "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
     ])
     func brokenUpstream(answer: String) async throws {
         let upstream = try await RawUpstream.start(answer: answer)
@@ -149,6 +151,35 @@ struct UpstreamConnectionFaultTests {
             let result = try await http(proxy.url + "/x", headers: ["Origin: http://localhost:3000"])
             #expect(result.status == 502, "\(answer.debugDescription) → \(result.status) \(result.text)")
             #expect(result.header("Access-Control-Allow-Origin") == "http://localhost:3000")
+        }
+    }
+
+    /// Upstream heads that libcurl frames one way and a naive relay would frame another: whatever the client
+    /// gets must be one response, never upstream bytes it would read as a second one.
+    @Test("an upstream cannot smuggle a response to the client through framing the proxy and libcurl read differently", arguments: [
+        // libcurl takes the status line (status 200); the proxy once could not parse it and relayed the body raw.
+        ("HTTP/1.1 200OK\r\nContent-Length: 36\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n", 200, 36),
+        // A status-looking line in the middle of a head is a (bad) header line to libcurl, not a new head.
+        ("HTTP/1.1 200 OK\r\nContent-Length: 36\r\nHTTP/1.1 304 Not:Modified\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n", 200, 36),
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3): the length must not reach the client.
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n24\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n\r\n0\r\n\r\n", 200, 36),
+    ])
+    func framingSmuggling(answer: String, status: Int, bodyLength: Int) async throws {
+        let upstream = try await RawUpstream.start(answer: answer)
+        defer { Task { await upstream.stop() } }
+        try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+            // Two pipelined requests: the second answer must be the proxy's own, not the upstream's smuggled one.
+            let text = try await rawExchange(
+                port: proxy.port,
+                "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\n\r\n"
+                    + "GET /__corsproxy/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            let responses = try ResponseFramingTests.parse(text, methods: ["GET", "GET"])
+            #expect(responses.map(\.status) == [status, 200], "\(text.debugDescription)")
+            #expect(responses.first?.body.utf8.count == bodyLength)
+            #expect(responses.first?.header("Content-Length") != "5")
+            #expect(responses.last?.body == "ok", "the second response is the proxy's health check")
+            #expect(responses.last?.header("X-Injected") == nil)
         }
     }
 

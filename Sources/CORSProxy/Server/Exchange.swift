@@ -41,9 +41,9 @@ final class Exchange {
     /// The response's `Connection` value, if it needs one: HTTP/1.0 keep-alive must be announced; HTTP/1.1 close
     /// must be too.
     var connectionHeader: String? {
-        switch (self.head.isKeepAlive && !self.mustClose, self.head.version.minor) {
-        case (false, 1...): "close"
-        case (true, 0): "keep-alive"
+        switch (self.head.isKeepAlive && !self.mustClose, self.head.version.isHTTP11OrLater) {
+        case (false, true): "close"
+        case (true, false): "keep-alive"
         default: nil
         }
     }

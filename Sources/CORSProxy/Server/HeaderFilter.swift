@@ -18,7 +18,9 @@ enum HeaderFilter {
                 guard !ASCII.equalsIgnoringCase(token, "close".utf8) else { return true }
                 let name = String(Substring(token)).lowercased()
                 let kind = HeaderName(name)
-                if kind != .hopByHop, kind != .connection, !tokens.contains(name) { tokens.append(name) }
+                if kind != .hopByHop, kind != .transferEncoding, kind != .connection, !tokens.contains(name) {
+                    tokens.append(name)
+                }
                 return true
             }
         }
@@ -52,7 +54,7 @@ enum HeaderFilter {
                 connectionValues.append(value)
             case .host:
                 host = host ?? value
-            case .hopByHop, .contentLength, .expect, .origin, .xForwardedProto, .xForwardedHost:
+            case .hopByHop, .transferEncoding, .contentLength, .expect, .origin, .xForwardedProto, .xForwardedHost:
                 continue
             case .cookie where !forwardCookies:
                 continue
@@ -81,14 +83,16 @@ enum HeaderFilter {
     struct Response {
         /// The upstream's `Vary` values, for merging.
         var vary: [String] = []
-        /// The distinct `Content-Length` values: more than one makes the framing unknowable.
+        /// The distinct `Content-Length` values: more than one, or one that is not a number, makes the framing
+        /// unknowable. Empty when `Transfer-Encoding` overrides them.
         var contentLengths: [String] = []
     }
 
     /// Writes the upstream response header lines a client may see into `out`, before the proxy adds its own CORS
     /// headers. Lines that pass unchanged are copied as bytes; `rewrite` maps `Location`, `Content-Location` and
     /// `Link` values. `Vary` is left out for the caller to merge; `Content-Length` too when `dropsContentLength`
-    /// (a response that has no body).
+    /// (a response that has no body) or when the upstream sent `Transfer-Encoding`, which libcurl frames the body by
+    /// instead (RFC 9112 §6.3).
     static func writeResponseHeaders(
         _ head: TransferResponseHead,
         into out: inout ByteBuffer,
@@ -104,10 +108,12 @@ enum HeaderFilter {
             var kinds: [HeaderName] = []
             kinds.reserveCapacity(head.fields.count)
             var connectionValues: [String] = []
+            var hasTransferEncoding = false
             for field in head.fields {
                 let kind = HeaderName(bytes: UnsafeRawBufferPointer(rebasing: bytes[field.name]))
                 kinds.append(kind)
                 if kind == .connection { connectionValues.append(text(field.value)) }
+                if kind == .transferEncoding { hasTransferEncoding = true }
             }
             let listed = self.connectionTokens(connectionValues)
             for (field, kind) in zip(head.fields, kinds) {
@@ -115,9 +121,11 @@ enum HeaderFilter {
                     continue
                 }
                 switch kind {
-                case .hopByHop, .connection, .accessControl:
+                case .hopByHop, .transferEncoding, .connection, .accessControl:
                     continue
                 case .setCookie where !forwardCookies:
+                    continue
+                case .contentLength where hasTransferEncoding:
                     continue
                 case .vary:
                     ASCII.forEachListElement(in: text(field.value)) { element in

@@ -1,9 +1,11 @@
 /// The header names the proxy treats specially, recognised by an ASCII case-insensitive comparison that
 /// allocates nothing: this runs for every header of every request and response.
 enum HeaderName: Equatable {
-    /// RFC 9110 §7.6.1 hop-by-hop headers other than `Connection`.
+    /// RFC 9110 §7.6.1 hop-by-hop headers other than `Connection` and `Transfer-Encoding`.
     case hopByHop
     case connection
+    /// Hop-by-hop too, and it overrides `Content-Length` (RFC 9112 §6.3).
+    case transferEncoding
     case host
     case contentLength
     case expect
@@ -24,7 +26,7 @@ enum HeaderName: Equatable {
     private static let names: [(lowercase: [UInt8], kind: HeaderName)] = ([
         ("keep-alive", .hopByHop), ("proxy-connection", .hopByHop), ("proxy-authenticate", .hopByHop),
         ("proxy-authorization", .hopByHop), ("te", .hopByHop), ("trailer", .hopByHop),
-        ("transfer-encoding", .hopByHop), ("upgrade", .hopByHop), ("connection", .connection), ("host", .host),
+        ("transfer-encoding", .transferEncoding), ("upgrade", .hopByHop), ("connection", .connection), ("host", .host),
         ("content-length", .contentLength), ("expect", .expect), ("origin", .origin), ("cookie", .cookie),
         ("set-cookie", .setCookie), ("x-forwarded-for", .xForwardedFor), ("x-forwarded-proto", .xForwardedProto),
         ("x-forwarded-host", .xForwardedHost), ("vary", .vary), ("location", .location),

@@ -7,7 +7,7 @@ extension ProxyHandler {
     func startTransfer(_ request: TransferRequest, route: ProxyConfig.Route, context: ChannelHandlerContext) {
         // The proxy streams the body upstream as it comes, so it can invite it at once (RFC 9110 §10.1.1);
         // libcurl is told not to expect a 100 from the upstream.
-        if let exchange = self.exchange, exchange.head.version.minor >= 1,
+        if let exchange = self.exchange, exchange.head.version.isHTTP11OrLater,
             exchange.head.headers["expect"].contains(where: { ASCII.equalsIgnoringCase($0, "100-continue") })
         {
             let interim = HTTPResponseHead(version: exchange.head.version, status: .continue)
@@ -72,8 +72,10 @@ extension ProxyHandler {
         ) { kind, value in
             kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
-        if found.contentLengths.count > 1 {
-            // RFC 9112 §6.3: differing lengths make the framing unknowable; never pass them on.
+        let isLengthValid = found.contentLengths.count <= 1
+            && found.contentLengths.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+        guard isLengthValid else {
+            // RFC 9112 §6.3: differing or malformed lengths make the framing unknowable; never pass them on.
             exchange.transfer?.cancel()
             exchange.transfer = nil
             exchange.mustClose = true
@@ -82,8 +84,8 @@ extension ProxyHandler {
                 .json(
                     .badGateway,
                     error: "upstream_error",
-                    message: "\(exchange.upstream ?? "the upstream") sent conflicting Content-Length headers",
-                    details: ["upstream": exchange.upstream ?? "?", "cause": "conflicting Content-Length: \(lengths)"]
+                    message: "\(exchange.upstream ?? "the upstream") sent a Content-Length the proxy cannot trust",
+                    details: ["upstream": exchange.upstream ?? "?", "cause": "conflicting or malformed Content-Length: \(lengths)"]
                 ),
                 context: context
             )
@@ -97,7 +99,7 @@ extension ProxyHandler {
         }
         out.writeHeader("Vary", HeaderFilter.mergeVary(found.vary, adding: ["Origin"]))
         // A body of unknown length: chunked for HTTP/1.1; for HTTP/1.0, the end of the connection marks its end.
-        let isChunked = hasBody && found.contentLengths.isEmpty && exchange.head.version.minor >= 1
+        let isChunked = hasBody && found.contentLengths.isEmpty && exchange.head.version.isHTTP11OrLater
         if hasBody && found.contentLengths.isEmpty && !isChunked { exchange.mustClose = true }
         if let connection = exchange.connectionHeader { out.writeHeader("Connection", connection) }
         if isChunked { out.writeHeader("Transfer-Encoding", "chunked") }

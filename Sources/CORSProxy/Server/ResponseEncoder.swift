@@ -65,7 +65,7 @@ final class ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
 
     /// `HTTP/1.1 200 OK\r\n`.
     static func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        buffer.writeStaticString(version.isHTTP11OrLater ? "HTTP/1.1 " : "HTTP/1.0 ")
         buffer.writeString(String(status.code))
         buffer.writeStaticString(" ")
         buffer.writeString(status.reasonPhrase)
@@ -79,3 +79,8 @@ final class ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension ResponseEncoder: Sendable {}
+
+extension HTTPVersion {
+    /// HTTP/1.1 or a later 1.x: chunked transfer coding, interim responses, persistent connections unless `close`.
+    var isHTTP11OrLater: Bool { self.major == 1 && self.minor >= 1 }
+}
