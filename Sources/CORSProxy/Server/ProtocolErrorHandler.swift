@@ -2,7 +2,10 @@ internal import NIOCore
 internal import NIOHTTP1
 
 /// Answers requests NIO's decoder cannot parse: 431 when the head is too large, 400 otherwise, each with a JSON
-/// body, then lets the decoder close the connection. Nothing of such a request is ever forwarded.
+/// body, then lets the decoder close the connection. Nothing of such a request is ever forwarded. The answer is
+/// written only when it would be read as the answer to the request that failed: not when an earlier request on the
+/// connection is still unanswered, nor once the failing request's own response has started. Then the connection
+/// just closes.
 ///
 /// Modelled on NIO's `HTTPServerProtocolErrorHandler`, which answers every parser error with a bare 400.
 final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -11,7 +14,12 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundIn = ResponsePart
     typealias OutboundOut = ResponsePart
 
-    private var hasUnterminatedResponse = false
+    /// Request heads decoded minus responses ended: what the client still waits for.
+    private var unansweredRequests = 0
+    /// A request head was decoded and its end not yet: a parser error now is in that request's body.
+    private var isReadingBody = false
+    /// The oldest unanswered request's response has started.
+    private var isResponseStarted = false
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parserError = error as? HTTPParserError else {
@@ -19,7 +27,7 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return
         }
         // The decoder closes the channel right after this returns: write now or never.
-        if !self.hasUnterminatedResponse {
+        if self.unansweredRequests == (self.isReadingBody ? 1 : 0) && !self.isResponseStarted {
             let response: ProxyResponse =
                 parserError == .headerOverflow
                 ? .json(.requestHeaderFieldsTooLarge, error: "headers_too_large", message: "the request head is larger than limits.maxHeaderBytes")
@@ -35,14 +43,28 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.fireErrorCaught(error)
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head:
+            self.unansweredRequests += 1
+            self.isReadingBody = true
+        case .end:
+            self.isReadingBody = false
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch self.unwrapOutboundIn(data) {
         case .head(let head) where head.status.code >= 200:
-            self.hasUnterminatedResponse = true
+            self.isResponseStarted = true
         case .serializedHead:
-            self.hasUnterminatedResponse = true
+            self.isResponseStarted = true
         case .end:
-            self.hasUnterminatedResponse = false
+            self.unansweredRequests -= 1
+            self.isResponseStarted = false
         case .head, .body:
             break
         }
