@@ -126,7 +126,6 @@ extension ProxyHandler {
         self.respond(Self.upstreamFailure(error, upstream: exchange.upstream ?? "?"), context: context)
     }
 
-
     /// The one place where upstream failures become HTTP statuses.
     static func upstreamFailure(_ error: CurlError, upstream: String) -> ProxyResponse {
         let details: [String: Any] = ["upstream": upstream, "cause": error.message, "curlCode": error.code]
@@ -138,15 +137,5 @@ extension ProxyHandler {
         }
         let kind = error.isUnreachable ? "upstream_unreachable" : "upstream_error"
         return .json(.badGateway, error: kind, message: "\(upstream) could not be reached: \(error.message)", details: details)
-    }
-}
-
-extension ByteBuffer {
-    /// Writes a `name: value\r\n` header line.
-    fileprivate mutating func writeHeader(_ name: String, _ value: String) {
-        self.writeString(name)
-        self.writeStaticString(": ")
-        self.writeString(value)
-        self.writeStaticString("\r\n")
     }
 }

@@ -29,12 +29,7 @@ final class ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
         case .head(let head):
             var buffer = context.channel.allocator.buffer(capacity: 256)
             Self.writeStatusLine(version: head.version, status: head.status, into: &buffer)
-            for (name, value) in head.headers {
-                buffer.writeString(name)
-                buffer.writeStaticString(": ")
-                buffer.writeString(value)
-                buffer.writeStaticString("\r\n")
-            }
+            for (name, value) in head.headers { buffer.writeHeader(name, value) }
             buffer.writeStaticString("\r\n")
             self.isChunked = false
             context.write(self.wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
@@ -79,6 +74,16 @@ final class ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension ResponseEncoder: Sendable {}
+
+extension ByteBuffer {
+    /// Writes a `name: value\r\n` header line.
+    mutating func writeHeader(_ name: String, _ value: String) {
+        self.writeString(name)
+        self.writeStaticString(": ")
+        self.writeString(value)
+        self.writeStaticString("\r\n")
+    }
+}
 
 extension HTTPVersion {
     /// HTTP/1.1 or a later 1.x: chunked transfer coding, interim responses, persistent connections unless `close`.
