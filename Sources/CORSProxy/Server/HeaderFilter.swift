@@ -27,8 +27,8 @@ enum HeaderFilter {
         return tokens
     }
 
-    private static func isListed(_ name: String, in tokens: [String]) -> Bool {
-        !tokens.isEmpty && tokens.contains { ASCII.equalsIgnoringCase(name, $0) }
+    private static func isListed(_ name: some Collection<UInt8>, in tokens: [String]) -> Bool {
+        !tokens.isEmpty && tokens.contains { ASCII.equalsIgnoringCase(name, $0.utf8) }
     }
 
     /// The headers to send upstream.
@@ -66,7 +66,7 @@ enum HeaderFilter {
         }
         let listed = self.connectionTokens(connectionValues)
         if !listed.isEmpty {
-            result.removeAll { self.isListed($0.name, in: listed) }
+            result.removeAll { self.isListed($0.name.utf8, in: listed) }
             if listed.contains("x-forwarded-for") { forwardedFor = nil }
         }
         if let clientAddress {
@@ -116,10 +116,7 @@ enum HeaderFilter {
                 if kind == .transferEncoding { hasTransferEncoding = true }
             }
             let listed = self.connectionTokens(connectionValues)
-            for (field, kind) in zip(head.fields, kinds) {
-                if !listed.isEmpty, listed.contains(where: { ASCII.equalsIgnoringCase(bytes[field.name], $0.utf8) }) {
-                    continue
-                }
+            for (field, kind) in zip(head.fields, kinds) where !self.isListed(bytes[field.name], in: listed) {
                 switch kind {
                 case .hopByHop, .transferEncoding, .connection, .accessControl:
                     continue
