@@ -30,8 +30,7 @@ struct ProxyContext: Sendable {
         }
         let port = bytes[nameEnd...].dropFirst()
         guard nameEnd == bytes.endIndex
-            || (bytes[nameEnd] == UInt8(ascii: ":") && (1...5).contains(port.count)
-                && port.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            || (bytes[nameEnd] == UInt8(ascii: ":") && (1...5).contains(port.count) && ASCII.isDecimal(port))
         else { return nil }
         return String(decoding: bytes[..<nameEnd].map(ASCII.lowercased), as: UTF8.self)
     }

@@ -72,9 +72,7 @@ extension ProxyHandler {
         ) { kind, value in
             kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
-        let isLengthValid = found.contentLengths.count <= 1
-            && found.contentLengths.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
-        guard isLengthValid else {
+        guard found.contentLengths.count <= 1, found.contentLengths.allSatisfy({ ASCII.isDecimal($0.utf8) }) else {
             // RFC 9112 §6.3: differing or malformed lengths make the framing unknowable; never pass them on.
             exchange.transfer?.cancel()
             exchange.transfer = nil

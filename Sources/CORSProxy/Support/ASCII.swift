@@ -15,6 +15,11 @@ enum ASCII {
         self.equalsIgnoringCase(text.utf8, lowercase.utf8)
     }
 
+    /// Whether `bytes` are one or more decimal digits (a port, a `Content-Length`).
+    static func isDecimal(_ bytes: some Collection<UInt8>) -> Bool {
+        !bytes.isEmpty && bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
     static func lowercased(_ byte: UInt8) -> UInt8 {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
