@@ -38,6 +38,12 @@ final class Exchange {
         self.logger = logger
     }
 
+    /// Whether a response with `status` carries a body: not for 1xx, 204 and 304, nor for any answer to HEAD
+    /// (RFC 9110 §6.4.1, §9.3.2).
+    func responseHasBody(_ status: HTTPResponseStatus) -> Bool {
+        status.mayHaveResponseBody && self.head.method != .HEAD
+    }
+
     /// The response's `Connection` value, if it needs one: HTTP/1.0 keep-alive must be announced; HTTP/1.1 close
     /// must be too.
     var connectionHeader: String? {

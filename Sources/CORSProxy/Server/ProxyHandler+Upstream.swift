@@ -60,14 +60,13 @@ extension ProxyHandler {
         let base = exchange.proxyBase
         let router = self.shared.router
         let status = HTTPResponseStatus(statusCode: upstream.status, reasonPhrase: upstream.reason)
-        // No length for 1xx, 204 and 304; no body for them nor for HEAD, whatever the headers say (RFC 9110 §6.4.1).
-        let hasBody = status.mayHaveResponseBody && exchange.head.method != .HEAD
         var out = context.channel.allocator.buffer(capacity: upstream.lines.readableBytes + 512)
         ResponseEncoder.writeStatusLine(version: exchange.head.version, status: status, into: &out)
         let found = HeaderFilter.writeResponseHeaders(
             upstream,
             into: &out,
             forwardCookies: exchange.route?.forwardCookies ?? false,
+            // No length for 1xx, 204 and 304, whatever the headers say (RFC 9110 §6.4.1).
             dropsContentLength: !status.mayHaveResponseBody
         ) { kind, value in
             kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
@@ -97,8 +96,9 @@ extension ProxyHandler {
         }
         out.writeHeader("Vary", HeaderFilter.mergeVary(found.vary, adding: ["Origin"]))
         // A body of unknown length: chunked for HTTP/1.1; for HTTP/1.0, the end of the connection marks its end.
-        let isChunked = hasBody && found.contentLengths.isEmpty && exchange.head.version.isHTTP11OrLater
-        if hasBody && found.contentLengths.isEmpty && !isChunked { exchange.mustClose = true }
+        let isLengthUnknown = exchange.responseHasBody(status) && found.contentLengths.isEmpty
+        let isChunked = isLengthUnknown && exchange.head.version.isHTTP11OrLater
+        if isLengthUnknown && !isChunked { exchange.mustClose = true }
         if let connection = exchange.connectionHeader { out.writeHeader("Connection", connection) }
         if isChunked { out.writeHeader("Transfer-Encoding", "chunked") }
         out.writeStaticString("\r\n")

@@ -272,7 +272,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         if let connection = exchange.connectionHeader { headers.replaceOrAdd(name: "Connection", value: connection) }
         let head = HTTPResponseHead(version: exchange.head.version, status: response.status, headers: headers)
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-        if response.status.mayHaveResponseBody, exchange.head.method != .HEAD, response.body.readableBytes > 0 {
+        if exchange.responseHasBody(response.status), response.body.readableBytes > 0 {
             context.write(self.wrapOutboundOut(.body(response.body)), promise: nil)
         }
         exchange.status = Int(response.status.code)

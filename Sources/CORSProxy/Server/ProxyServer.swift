@@ -7,9 +7,9 @@ internal import NIOPosix
 public import ServiceLifecycle
 internal import NIOConcurrencyHelpers
 
-/// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through
-/// ``CurlLoop``s, each event loop's connections always through the same one. Graceful shutdown stops accepting, lets in-flight requests finish (up to `drainTimeout`), and
-/// closes idle keep-alive connections.
+/// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through ``CurlLoop``s,
+/// each event loop's connections always through the same one. Graceful shutdown stops accepting, lets in-flight
+/// requests finish (up to `drainTimeout`), and closes idle keep-alive connections.
 public final class ProxyServer: Service, Sendable {
     private let context: ProxyContext
     /// The curl loop each event loop's connections use (event loop *i* gets curl loop *i* mod their count).
