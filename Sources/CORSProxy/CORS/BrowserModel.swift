@@ -10,6 +10,11 @@ public struct BrowserModel: Sendable {
         public var headers: [(name: String, value: String)]
         /// `credentials: 'include'`.
         public var includesCredentials: Bool
+        /// The preflight carries `Access-Control-Request-Private-Network: true` (Chrome's Private Network Access,
+        /// up to M141, for a request from a public page to a private or loopback address).
+        public var requestsPrivateNetwork: Bool
+        /// The names a received preflight listed, which stand in for the script's headers.
+        var listedHeaders: [String]?
 
         /// - Parameters:
         ///   - url: The URL fetched.
@@ -17,12 +22,40 @@ public struct BrowserModel: Sendable {
         ///   - method: The method, as the script wrote it.
         ///   - headers: The headers the script sets.
         ///   - includesCredentials: Whether the fetch uses `credentials: 'include'`.
-        public init(url: String, origin: String, method: String, headers: [(name: String, value: String)], includesCredentials: Bool) {
+        ///   - requestsPrivateNetwork: Whether the preflight asks for private network access.
+        public init(
+            url: String,
+            origin: String,
+            method: String,
+            headers: [(name: String, value: String)],
+            includesCredentials: Bool,
+            requestsPrivateNetwork: Bool = false
+        ) {
             self.url = url
             self.origin = origin
             self.method = Self.normalizedMethod(method)
             self.headers = headers
             self.includesCredentials = includesCredentials
+            self.requestsPrivateNetwork = requestsPrivateNetwork
+        }
+
+        /// A preflight as a server received it: `method` is its `Access-Control-Request-Method` and
+        /// `listedHeaders` the names its `Access-Control-Request-Headers` lists (lowercased), taken as they are.
+        public init(
+            preflightTo url: String,
+            origin: String,
+            method: String,
+            listedHeaders: [String],
+            includesCredentials: Bool,
+            requestsPrivateNetwork: Bool
+        ) {
+            self.url = url
+            self.origin = origin
+            self.method = method
+            self.headers = []
+            self.listedHeaders = listedHeaders
+            self.includesCredentials = includesCredentials
+            self.requestsPrivateNetwork = requestsPrivateNetwork
         }
 
         /// Fetch normalises these six methods to upper case; any other stays as written (`patch` stays `patch`).
@@ -61,6 +94,9 @@ public struct BrowserModel: Sendable {
         case preflightRedirect
         case methodNotAllowed(String)
         case headerNotAllowed(String)
+        /// Private network access was asked for and the preflight answer has no
+        /// `Access-Control-Allow-Private-Network: true`.
+        case privateNetworkNotAllowed
     }
 
     /// A browser's verdict on one response.
@@ -70,6 +106,9 @@ public struct BrowserModel: Sendable {
 
         public var isAllowed: Bool { self.failure == nil }
     }
+
+    /// Fetch's CORS-safelisted methods: they never need a preflight nor a listing in `Access-Control-Allow-Methods`.
+    static let safelistedMethods = ["GET", "HEAD", "POST"]
 
     public let request: Request
 
@@ -106,12 +145,13 @@ public struct BrowserModel: Sendable {
 
     /// The lowercased, sorted, de-duplicated names a preflight lists in `Access-Control-Request-Headers`.
     public var unsafeHeaderNames: [String] {
-        Array(Set(self.request.headers.filter { !Self.isSafelisted(name: $0.name, value: $0.value) }.map { $0.name.lowercased() })).sorted()
+        if let listed = self.request.listedHeaders { return Array(Set(listed)).sorted() }
+        return Array(Set(self.request.headers.filter { !Self.isSafelisted(name: $0.name, value: $0.value) }.map { $0.name.lowercased() })).sorted()
     }
 
     /// Whether the browser sends a preflight first.
     public var needsPreflight: Bool {
-        !["GET", "HEAD", "POST"].contains(self.request.method) || !self.unsafeHeaderNames.isEmpty
+        !Self.safelistedMethods.contains(self.request.method) || !self.unsafeHeaderNames.isEmpty
     }
 
     /// The preflight's headers, as the browser sends them.
@@ -136,7 +176,7 @@ public struct BrowserModel: Sendable {
         }
         let credentials = self.request.includesCredentials
         let methods = Self.list(response.values("Access-Control-Allow-Methods"))
-        let methodAllowed = ["GET", "HEAD", "POST"].contains(self.request.method) || methods.contains(self.request.method)
+        let methodAllowed = Self.safelistedMethods.contains(self.request.method) || methods.contains(self.request.method)
             || (!credentials && methods.contains("*"))
         if !methodAllowed {
             return Verdict(failure: .methodNotAllowed(self.request.method), isPreflight: true)
@@ -145,6 +185,11 @@ public struct BrowserModel: Sendable {
         for name in self.unsafeHeaderNames {
             let covered = allowedHeaders.contains(name) || (!credentials && allowedHeaders.contains("*") && name != "authorization")
             if !covered { return Verdict(failure: .headerNotAllowed(name), isPreflight: true) }
+        }
+        if self.request.requestsPrivateNetwork,
+            response.values("Access-Control-Allow-Private-Network").first != "true"
+        {
+            return Verdict(failure: .privateNetworkNotAllowed, isPreflight: true)
         }
         return Verdict(failure: nil, isPreflight: true)
     }
@@ -192,15 +237,17 @@ public struct BrowserModel: Sendable {
         case .preflightRedirect: "Redirect is not allowed for a preflight request."
         case .methodNotAllowed(let method): "Method \(method) is not allowed by Access-Control-Allow-Methods in preflight response."
         case .headerNotAllowed(let name): "Request header field \(name) is not allowed by Access-Control-Allow-Headers in preflight response."
+        case .privateNetworkNotAllowed: "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `local` address space."
         }
         let stage = verdict.isPreflight ? "Response to preflight request doesn't pass access control check: " : ""
         return "Access to fetch at '\(self.request.url)' from origin '\(self.request.origin)' has been blocked by CORS policy: \(stage)\(reason)"
     }
 
-    /// Firefox's console line for a failure (`security.properties`), given the response status.
+    /// Firefox's console line for a failure (`security.properties`), given the response status; `nil` for a
+    /// failure Firefox does not have (it never implemented Private Network Access).
     public func firefoxMessage(_ verdict: Verdict, status: Int) -> String? {
         guard let failure = verdict.failure else { return nil }
-        let reason: String = switch failure {
+        let reason: String? = switch failure {
         case .missingAllowOrigin: "CORS header ‘Access-Control-Allow-Origin’ missing). Status code: \(status)."
         case .allowOriginMismatch(let value): "CORS header ‘Access-Control-Allow-Origin’ does not match ‘\(value)’)."
         case .multipleAllowOrigin: "Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed)."
@@ -210,7 +257,9 @@ public struct BrowserModel: Sendable {
         case .preflightRedirect: "CORS request external redirect not allowed)."
         case .methodNotAllowed: "Did not find method in CORS header ‘Access-Control-Allow-Methods’)."
         case .headerNotAllowed(let name): "header ‘\(name)’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response)."
+        case .privateNetworkNotAllowed: nil
         }
+        guard let reason else { return nil }
         return "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.request.url). (Reason: \(reason)"
     }
 
@@ -235,6 +284,8 @@ public struct BrowserModel: Sendable {
             "\(method) is not in Access-Control-Allow-Methods (methods compare case-sensitively; only GET, HEAD, POST need no listing)"
         case .headerNotAllowed(let name):
             "the request sets '\(name)', which is not in Access-Control-Allow-Headers (with credentials a '*' is a literal name; '*' never covers Authorization)"
+        case .privateNetworkNotAllowed:
+            "the preflight asks for private network access and the answer has no Access-Control-Allow-Private-Network: true; set cors.allowPrivateNetwork"
         }
     }
 }

@@ -1,7 +1,5 @@
-/// The CORS decisions of the proxy, as pure functions of the config and the request: no I/O.
-///
-/// Header values that do not depend on the request (the allowed method and header lists, max age, exposed
-/// headers) are computed once here, not per request.
+/// The CORS decisions of the proxy, as pure functions of the config and the request: no I/O. What they mean for
+/// one exchange's answers, and the `Access-Control-*` headers themselves, are ``CORSOutcome``'s.
 public struct CORSPolicy: Sendable {
     /// What the policy makes of a request's `Origin`.
     public enum OriginVerdict: Sendable, Equatable {
@@ -22,27 +20,36 @@ public struct CORSPolicy: Sendable {
         }
     }
 
-    /// The proxy's answer to a preflight.
-    public struct Preflight: Sendable {
-        /// The headers of the 204 answer.
-        public var headers: [(name: String, value: String)]
-        /// Why the browser will refuse the actual request, or `nil` when the preflight passes.
-        public var refusal: String?
-        /// What Chrome prints when it refuses, without the `Access to fetch at … ` prefix.
-        public var chromeReason: String?
+    /// Why a preflight from an allowed origin fails the policy: the first of method, headers and private network
+    /// access that is not allowed.
+    public enum PreflightRefusal: Sendable, Equatable, CustomStringConvertible {
+        /// `Access-Control-Request-Method` is not allowed; `allowed` is the configured list.
+        case method(String, allowed: String)
+        /// A name in `Access-Control-Request-Headers` (lowercased) is not allowed.
+        case header(String, allowed: String)
+        /// `Access-Control-Request-Private-Network: true` with `allowPrivateNetwork` off.
+        case privateNetwork
+
+        /// The refusal in the proxy's words, naming the config key to change.
+        public var description: String {
+            switch self {
+            case .method(let method, let allowed): "method \(method) is not in cors.allowedMethods [\(allowed)]"
+            case .header(let name, let allowed): "header \(name) is not in cors.allowedHeaders [\(allowed)]"
+            case .privateNetwork: "private network access was requested and cors.allowPrivateNetwork is false"
+            }
+        }
     }
 
     public let configuration: ProxyConfig.CORS
-    private let allowMethodsValue: String
-    private let allowHeadersValue: String
-    private let exposeHeadersValue: String?
+    /// `allowedMethods` as one list value.
+    let allowMethodsValue: String
+    /// `allowedHeaders` as one list value.
+    let allowHeadersValue: String
+    /// `exposedHeaders` as one list value; `nil` when there are none.
+    let exposeHeadersValue: String?
     private let allowedHeaderNames: [[UInt8]]
     private let isHeaderWildcard: Bool
     private let isMethodWildcard: Bool
-    /// The preflight answer's headers after `Access-Control-Allow-Origin`: the same for every allowed origin.
-    private let preflightHeaders: [(name: String, value: String)]
-    /// An actual response's headers after `Access-Control-Allow-Origin`.
-    private let actualHeaders: [(name: String, value: String)]
 
     /// - Parameter configuration: The checked `cors` section of the config.
     public init(configuration: ProxyConfig.CORS) {
@@ -55,24 +62,6 @@ public struct CORSPolicy: Sendable {
         // Fetch: with credentials, `*` in these lists is a literal name, not a wildcard.
         self.isHeaderWildcard = !configuration.allowCredentials && configuration.allowedHeaders.contains("*")
         self.isMethodWildcard = !configuration.allowCredentials && configuration.allowedMethods.contains("*")
-        var preflightHeaders: [(name: String, value: String)] = []
-        if configuration.allowCredentials {
-            preflightHeaders.append(("Access-Control-Allow-Credentials", "true"))
-        }
-        preflightHeaders.append(("Access-Control-Allow-Methods", self.allowMethodsValue))
-        if !self.allowHeadersValue.isEmpty {
-            preflightHeaders.append(("Access-Control-Allow-Headers", self.allowHeadersValue))
-        }
-        preflightHeaders.append(("Access-Control-Max-Age", String(configuration.maxAge)))
-        self.preflightHeaders = preflightHeaders
-        var actualHeaders: [(name: String, value: String)] = []
-        if configuration.allowCredentials {
-            actualHeaders.append(("Access-Control-Allow-Credentials", "true"))
-        }
-        if let expose = self.exposeHeadersValue {
-            actualHeaders.append(("Access-Control-Expose-Headers", expose))
-        }
-        self.actualHeaders = actualHeaders
     }
 
     /// Judges the `Origin` header (`nil` when absent).
@@ -86,49 +75,25 @@ public struct CORSPolicy: Sendable {
         return .refused(origin: header, hint: self.nearestMiss(header))
     }
 
-    /// Headers for an actual (non-preflight) response to an allowed origin. `Vary: Origin` is added by the
-    /// caller, which merges it with the upstream's `Vary`.
-    public func responseHeaders(origin: String) -> [(name: String, value: String)] {
-        var headers = [(name: "Access-Control-Allow-Origin", value: origin)]
-        headers.reserveCapacity(self.actualHeaders.count + 1)
-        headers += self.actualHeaders
-        return headers
-    }
-
-    /// Answers a preflight from an allowed origin.
+    /// Judges a preflight from an allowed origin.
     /// - Parameters:
-    ///   - origin: The `Origin` header value, already judged allowed.
     ///   - method: `Access-Control-Request-Method`.
     ///   - requestHeaders: Every `Access-Control-Request-Headers` value.
     ///   - privateNetwork: Whether `Access-Control-Request-Private-Network: true` was sent.
-    public func preflight(origin: String, method: String, requestHeaders: [String], privateNetwork: Bool) -> Preflight {
-        var headers = [(name: "Access-Control-Allow-Origin", value: origin)]
-        headers.reserveCapacity(self.preflightHeaders.count + 2)
-        headers += self.preflightHeaders
-        if privateNetwork && self.configuration.allowPrivateNetwork {
-            headers.append(("Access-Control-Allow-Private-Network", "true"))
+    /// - Returns: Why the browser will refuse the actual request, or `nil` when the preflight passes.
+    public func judgePreflight(method: String, requestHeaders: [String], privateNetwork: Bool) -> PreflightRefusal? {
+        if !self.isMethodAllowed(method) { return .method(method, allowed: self.allowMethodsValue) }
+        if let header = self.firstDisallowedHeader(requestHeaders) {
+            return .header(header, allowed: self.allowHeadersValue)
         }
-        var preflight = Preflight(headers: headers)
-        if !self.isMethodAllowed(method) {
-            preflight.refusal = "method \(method) is not in cors.allowedMethods [\(self.allowMethodsValue)]"
-            preflight.chromeReason =
-                "Method \(method) is not allowed by Access-Control-Allow-Methods in preflight response."
-        } else if let header = self.firstDisallowedHeader(requestHeaders) {
-            preflight.refusal = "header \(header) is not in cors.allowedHeaders [\(self.allowHeadersValue)]"
-            preflight.chromeReason =
-                "Request header field \(header) is not allowed by Access-Control-Allow-Headers in preflight response."
-        } else if privateNetwork && !self.configuration.allowPrivateNetwork {
-            preflight.refusal = "private network access was requested and cors.allowPrivateNetwork is false"
-            preflight.chromeReason =
-                "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `local` address space."
-        }
-        return preflight
+        if privateNetwork && !self.configuration.allowPrivateNetwork { return .privateNetwork }
+        return nil
     }
 
     /// Fetch: a method passes when listed, when CORS-safelisted (GET, HEAD, POST), or when `*` is listed
     /// without credentials. Method names compare case-sensitively, as browsers do.
     func isMethodAllowed(_ method: String) -> Bool {
-        ["GET", "HEAD", "POST"].contains(method) || self.configuration.allowedMethods.contains(method)
+        BrowserModel.safelistedMethods.contains(method) || self.configuration.allowedMethods.contains(method)
             || self.isMethodWildcard
     }
 

@@ -145,16 +145,16 @@ struct ConfigReader {
         }
         if let value = root["timeouts"], let object = self.object(value, at: "timeouts", known: ["connect", "total", "idle", "clientHeader"]) {
             if let idle = object["idle"], let seconds = self.number(idle, at: "timeouts.idle", range: 0...86400) {
-                config.timeouts.idle = seconds
+                config.timeouts.idle = seconds > 0 ? .seconds(seconds) : nil
             }
             if let header = object["clientHeader"], let seconds = self.number(header, at: "timeouts.clientHeader", range: 0.001...3600) {
-                config.timeouts.clientHeader = seconds
+                config.timeouts.clientHeader = .seconds(seconds)
             }
             if let connect = object["connect"], let seconds = self.number(connect, at: "timeouts.connect", range: 0.001...3600) {
-                config.timeouts.connect = seconds
+                config.timeouts.connect = .seconds(seconds)
             }
             if let total = object["total"], let seconds = self.number(total, at: "timeouts.total", range: 0...86400) {
-                config.timeouts.total = seconds
+                config.timeouts.total = seconds > 0 ? .seconds(seconds) : nil
             }
         }
         return config

@@ -42,18 +42,19 @@ public struct ProxyConfig: Sendable {
         }
     }
 
-    /// The `timeouts` object, in seconds.
+    /// The `timeouts` object (seconds in the file), as durations from the moment it is loaded.
     public struct Timeouts: Sendable {
         /// Time to establish the upstream connection (TCP and TLS).
-        public var connect: Double = 10
-        /// Time for a whole upstream exchange; 0 means no limit (long downloads stay possible).
-        public var total: Double = 0
+        public var connect: Duration = .seconds(10)
+        /// Time for a whole upstream exchange; `nil` (0 in the file) means no limit, so long downloads stay possible.
+        public var total: Duration?
         /// Longest stall allowed: an upstream that sends nothing (no head, no body byte) for this long gets
-        /// 504 or a closed connection, and so does a client that reads nothing of its response. 0 disables.
-        public var idle: Double = 60
+        /// 504 or a closed connection, and so does a client that reads nothing of its response. `nil` (0 in the
+        /// file) disables it.
+        public var idle: Duration? = .seconds(60)
         /// Time a client has to send a complete request head, from connecting or from the end of its previous
         /// exchange; then the connection is closed (slow-loris and idle keep-alive connections).
-        public var clientHeader: Double = 30
+        public var clientHeader: Duration = .seconds(30)
     }
 
     /// The `limits` object.

@@ -37,7 +37,9 @@ public enum FuzzingEntryPoints {
     /// A decoded request head against a fixed config: a forwarded request always goes to the configured upstream
     /// (the URL starts with the upstream base and a `/`), and the logged target never shows a token.
     public static func requestHead(_ head: HTTPRequestHead) {
-        let plan = RequestPlan(head: head, context: self.context, clientAddress: "127.0.0.1")
+        let snapshot = self.snapshot
+        let cors = snapshot.outcome(for: head, verdict: snapshot.policy.judge(origin: head.headers.first(name: "origin")))
+        let plan = RequestPlan(head: head, cors: cors, snapshot: snapshot, clientAddress: "127.0.0.1")
         if case .forward(let route, let request) = plan.action {
             let base = route.upstream.description
             precondition(request.url.hasPrefix(base + "/"), "forwarded \(head.uri.debugDescription) to \(request.url)")
@@ -54,7 +56,7 @@ public enum FuzzingEntryPoints {
         }
     }
 
-    static let context: ProxyContext = {
+    static let snapshot: ConfigSnapshot = {
         let json = """
             {"routes": [{"prefix": "/", "upstream": "https://sandbox.procore.com"},
                         {"prefix": "/oauth/", "upstream": "https://login-sandbox.procore.com"},
@@ -63,6 +65,6 @@ public enum FuzzingEntryPoints {
                       "allowCredentials": true, "allowPrivateNetwork": true},
              "limits": {"maxBodyBytes": 1000000}}
             """
-        return ProxyContext(config: try! ProxyConfig.parse(Data(json.utf8)))
+        return ConfigSnapshot(config: try! ProxyConfig.parse(Data(json.utf8)))
     }()
 }

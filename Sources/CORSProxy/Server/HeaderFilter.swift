@@ -5,9 +5,10 @@ internal import NIOHTTP1
 /// Which headers cross the proxy, in each direction.
 ///
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and the names a `Connection` header lists stay on their hop. Framing
-/// headers are rebuilt: libcurl frames the upstream request from the body description, NIO frames the response.
-/// Upstream `Access-Control-*` headers are dropped, never merged: the proxy's policy is the only CORS source, and a
-/// duplicated `Access-Control-Allow-Origin` fails in browsers.
+/// headers are rebuilt: libcurl frames the upstream request from the body description, and ``ProxyHandler``
+/// frames the response (``ResponseEncoder`` writes it). Upstream `Access-Control-*` headers and `Vary` are left to
+/// the exchange's ``CORSOutcome``: it is the only CORS source, and a duplicated `Access-Control-Allow-Origin`
+/// fails in browsers.
 enum HeaderFilter {
     /// Names listed in `Connection` header values, lowercased, without those already known as hop-by-hop
     /// (`keep-alive`, `close`, …): usually none, so most headers are never compared with them.
@@ -144,16 +145,5 @@ enum HeaderFilter {
             }
         }
         return result
-    }
-
-    /// `Vary` with `extra` added once each, keeping the upstream's values and order (`*` stays alone).
-    static func mergeVary(_ upstream: [String], adding extra: [String]) -> String {
-        if upstream.contains("*") { return "*" }
-        var values = upstream
-        for name in extra {
-            let lowercase = name.lowercased()
-            if !values.contains(where: { ASCII.equalsIgnoringCase($0, lowercase) }) { values.append(name) }
-        }
-        return values.joined(separator: ", ")
     }
 }

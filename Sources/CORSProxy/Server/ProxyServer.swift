@@ -11,9 +11,11 @@ internal import NIOConcurrencyHelpers
 /// each event loop's connections always through the same one. Graceful shutdown stops accepting, lets in-flight
 /// requests finish (up to `drainTimeout`), and closes idle keep-alive connections.
 public final class ProxyServer: Service, Sendable {
-    private let context: ProxyContext
-    /// The curl loop each event loop's connections use (event loop *i* gets curl loop *i* mod their count).
-    private let curlLoops: [ObjectIdentifier: CurlLoop]
+    private let store: ConfigStore
+    /// What each event loop's connections share: its curl loop (event loop *i* gets curl loop *i* mod their
+    /// count) and its `Date` cache.
+    private let loops: [ObjectIdentifier: (curl: CurlLoop, date: NIOLoopBoundBox<HTTPDate>)]
+    private let sinks: [any ExchangeSink]
     private let logger: Logger
     private let group: any EventLoopGroup
     private let quiesce: ServerQuiescingHelper
@@ -26,15 +28,27 @@ public final class ProxyServer: Service, Sendable {
     ///   - curl: The loops upstream transfers run on (at least one), shared out among the event loops.
     ///   - logger: Receives one line per request.
     ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
-    public init(config: ProxyConfig, curl: [CurlLoop], logger: Logger, drainTimeout: Duration = .seconds(25)) {
+    public convenience init(config: ProxyConfig, curl: [CurlLoop], logger: Logger, drainTimeout: Duration = .seconds(25)) {
+        self.init(config: config, curl: curl, logger: logger, sinks: [LogSink(logger: logger)], drainTimeout: drainTimeout)
+    }
+
+    /// - Parameters:
+    ///   - config: The checked config.
+    ///   - curl: The loops upstream transfers run on (at least one), shared out among the event loops.
+    ///   - logger: For the server's own events.
+    ///   - sinks: Receive one ``ExchangeRecord`` per exchange.
+    ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
+    init(config: ProxyConfig, curl: [CurlLoop], logger: Logger, sinks: [any ExchangeSink], drainTimeout: Duration) {
         precondition(!curl.isEmpty, "ProxyServer needs at least one CurlLoop")
-        self.context = ProxyContext(config: config)
+        self.store = ConfigStore(ConfigSnapshot(config: config))
         self.group = MultiThreadedEventLoopGroup.singleton
-        var curlLoops: [ObjectIdentifier: CurlLoop] = [:]
+        var loops: [ObjectIdentifier: (curl: CurlLoop, date: NIOLoopBoundBox<HTTPDate>)] = [:]
         for (index, eventLoop) in self.group.makeIterator().enumerated() {
-            curlLoops[ObjectIdentifier(eventLoop)] = curl[index % curl.count]
+            let date = NIOLoopBoundBox.makeBoxSendingValue(HTTPDate(), eventLoop: eventLoop)
+            loops[ObjectIdentifier(eventLoop)] = (curl[index % curl.count], date)
         }
-        self.curlLoops = curlLoops
+        self.loops = loops
+        self.sinks = sinks
         self.logger = logger
         self.quiesce = ServerQuiescingHelper(group: self.group)
         self.drainTimeout = drainTimeout
@@ -48,7 +62,7 @@ public final class ProxyServer: Service, Sendable {
     /// Binds the listen address (`--listen` or the config's).
     /// - Returns: The address actually bound, with the real port when 0 was asked for.
     public func start() async throws -> ListenAddress {
-        let context = self.context
+        let config = self.store.current.config
         let quiesce = self.quiesce
         let channel = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
@@ -64,23 +78,24 @@ public final class ProxyServer: Service, Sendable {
                 self.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     var limits = NIOHTTPDecoderLimitConfiguration()
-                    limits.maxHeaderListSize = context.config.limits.maxHeaderBytes
-                    limits.maxHeaderFieldSize = context.config.limits.maxHeaderBytes
+                    limits.maxHeaderListSize = config.limits.maxHeaderBytes
+                    limits.maxHeaderFieldSize = config.limits.maxHeaderBytes
                     let pipeline = channel.pipeline.syncOperations
                     // NIO's request decoder with the proxy's own response encoder; no outbound header validation:
                     // every header value is the proxy's own, a request header llhttp already checked, or an
                     // upstream line ResponseHeadParser checked.
                     try pipeline.addHandler(ResponseEncoder())
                     try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
-                    try pipeline.addHandler(ProtocolErrorHandler())
-                    let curl = self.curlLoops[ObjectIdentifier(channel.eventLoop)]!
-                    try pipeline.addHandler(ProxyHandler(context: context, curl: curl, logger: self.logger))
+                    let loop = self.loops[ObjectIdentifier(channel.eventLoop)]!
+                    try pipeline.addHandler(
+                        ProxyHandler(store: self.store, curl: loop.curl, sinks: self.sinks, date: loop.date, logger: self.logger)
+                    )
                 }
             }
-            .bind(host: context.config.listen.host, port: context.config.listen.port)
+            .bind(host: config.listen.host, port: config.listen.port)
             .get()
-        let port = channel.localAddress?.port ?? context.config.listen.port
-        return ListenAddress(host: context.config.listen.host, port: port)
+        let port = channel.localAddress?.port ?? config.listen.port
+        return ListenAddress(host: config.listen.host, port: port)
     }
 
     private func track(_ channel: any Channel) {

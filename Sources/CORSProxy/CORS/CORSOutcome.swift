@@ -1,0 +1,204 @@
+internal import NIOCore
+internal import NIOHTTP1
+
+/// What CORS makes of one exchange, decided once from the policy when its head arrives — and the one writer of
+/// `Access-Control-*` headers and `Vary`, for every answer the exchange can get: the preflight answer, the
+/// proxy's own answers (errors, health) and a relayed upstream response.
+///
+/// Nothing else in the proxy writes those headers, so what the browser is sent and what the log line predicts
+/// about it (``ExchangeRecord/browserVerdict``, from the lines ``write(_:upstreamVary:into:)`` returns) cannot
+/// disagree.
+struct CORSOutcome: Sendable {
+    /// Which CORS request this is.
+    enum Stage: Sendable, Equatable {
+        /// No `Origin`: not a CORS request (curl, server-side calls).
+        case none
+        /// A CORS request the browser lets through only with the right response headers.
+        case actual
+        /// `OPTIONS` with `Origin` and `Access-Control-Request-Method`: the proxy answers it itself.
+        case preflight
+    }
+
+    /// What the exchange's answers do with the verdict.
+    enum Disposition: Sendable, Equatable {
+        /// Carry the headers an allowed origin gets.
+        case emit
+        /// Carry none (no `Origin`, or a refused one with `disallowedOrigin: "omit-headers"`).
+        case omit
+        /// Refuse the request with 403 (a refused origin with `disallowedOrigin: "reject"`).
+        case reject
+    }
+
+    /// The kind of answer being written.
+    enum Answer {
+        /// The proxy's answer to a preflight (the 204, or the 403 that rejects its origin).
+        case preflight
+        /// The proxy's own answer to anything else (an error, the health check).
+        case local
+        /// The upstream's response, relayed.
+        case relayed
+    }
+
+    /// The header values that do not depend on the request, computed once per config snapshot.
+    final class Headers: Sendable {
+        /// A preflight answer's lines after `Access-Control-Allow-Origin`.
+        fileprivate let preflight: [(name: String, value: String)]
+        /// An actual response's lines after `Access-Control-Allow-Origin`.
+        fileprivate let actual: [(name: String, value: String)]
+        /// `Vary` of a preflight answer: everything the answer depends on.
+        fileprivate let preflightVary: String
+        fileprivate let allowsPrivateNetwork: Bool
+        fileprivate let allowsCredentials: Bool
+
+        /// - Parameter policy: The policy whose lists the headers carry.
+        init(policy: CORSPolicy) {
+            let cors = policy.configuration
+            var preflight: [(name: String, value: String)] = []
+            var actual: [(name: String, value: String)] = []
+            if cors.allowCredentials {
+                preflight.append(("Access-Control-Allow-Credentials", "true"))
+                actual.append(("Access-Control-Allow-Credentials", "true"))
+            }
+            preflight.append(("Access-Control-Allow-Methods", policy.allowMethodsValue))
+            if !policy.allowHeadersValue.isEmpty {
+                preflight.append(("Access-Control-Allow-Headers", policy.allowHeadersValue))
+            }
+            preflight.append(("Access-Control-Max-Age", String(cors.maxAge)))
+            if let expose = policy.exposeHeadersValue {
+                actual.append(("Access-Control-Expose-Headers", expose))
+            }
+            var vary = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+            if cors.allowPrivateNetwork { vary.append("Access-Control-Request-Private-Network") }
+            self.preflight = preflight
+            self.actual = actual
+            self.preflightVary = vary.joined(separator: ", ")
+            self.allowsPrivateNetwork = cors.allowPrivateNetwork
+            self.allowsCredentials = cors.allowCredentials
+        }
+    }
+
+    let verdict: CORSPolicy.OriginVerdict
+    let stage: Stage
+    let disposition: Disposition
+    /// Why the policy refuses a preflight from an allowed origin; its answer still carries the allowed lists, and
+    /// the browser refuses the actual request.
+    let preflightRefusal: CORSPolicy.PreflightRefusal?
+    /// The preflight carries `Access-Control-Request-Private-Network: true`.
+    let requestsPrivateNetwork: Bool
+    private let headers: Headers
+
+    /// - Parameters:
+    ///   - head: The request head.
+    ///   - verdict: The policy's verdict on its `Origin`.
+    ///   - policy: The policy of the exchange's config snapshot.
+    ///   - headers: The snapshot's precomputed header values.
+    init(head: HTTPRequestHead, verdict: CORSPolicy.OriginVerdict, policy: CORSPolicy, headers: Headers) {
+        self.verdict = verdict
+        self.headers = headers
+        switch verdict {
+        case .absent: self.disposition = .omit
+        case .allowed: self.disposition = .emit
+        case .refused: self.disposition = policy.configuration.disallowedOrigin == .reject ? .reject : .omit
+        }
+        let requestMethod = head.method == .OPTIONS ? head.headers.first(name: "access-control-request-method") : nil
+        guard verdict != .absent else {
+            self.stage = .none
+            self.preflightRefusal = nil
+            self.requestsPrivateNetwork = false
+            return
+        }
+        guard let requestMethod else {
+            self.stage = .actual
+            self.preflightRefusal = nil
+            self.requestsPrivateNetwork = false
+            return
+        }
+        self.stage = .preflight
+        let privateNetwork = head.headers.first(name: "access-control-request-private-network").map {
+            ASCII.equalsIgnoringCase($0, "true")
+        } ?? false
+        self.requestsPrivateNetwork = privateNetwork
+        self.preflightRefusal =
+            self.disposition == .emit
+            ? policy.judgePreflight(
+                method: requestMethod,
+                requestHeaders: head.headers["access-control-request-headers"],
+                privateNetwork: privateNetwork
+            )
+            : nil
+    }
+
+    /// `cors.allowCredentials`: browsers then fetch with credentials, so `*` in the lists is a literal name.
+    var allowsCredentials: Bool { self.headers.allowsCredentials }
+
+    private init(withoutRequest headers: Headers) {
+        self.verdict = .absent
+        self.stage = .none
+        self.disposition = .omit
+        self.preflightRefusal = nil
+        self.requestsPrivateNetwork = false
+        self.headers = headers
+    }
+
+    /// The outcome of an answer with no request head to judge (the head could not be parsed): no CORS headers,
+    /// `Vary: Origin`.
+    static func withoutRequest(headers: Headers) -> CORSOutcome {
+        CORSOutcome(withoutRequest: headers)
+    }
+
+    /// The `Access-Control-*` lines `answer` carries.
+    func lines(for answer: Answer) -> [(name: String, value: String)] {
+        guard self.disposition == .emit, case .allowed(let origin, _) = self.verdict else { return [] }
+        var lines = [(name: "Access-Control-Allow-Origin", value: origin)]
+        switch answer {
+        case .preflight:
+            lines.reserveCapacity(self.headers.preflight.count + 2)
+            lines += self.headers.preflight
+            if self.requestsPrivateNetwork && self.headers.allowsPrivateNetwork {
+                lines.append(("Access-Control-Allow-Private-Network", "true"))
+            }
+        case .local, .relayed:
+            lines.reserveCapacity(self.headers.actual.count + 1)
+            lines += self.headers.actual
+        }
+        return lines
+    }
+
+    /// The `Vary` value of `answer`: `Origin` on every answer (requests without `Origin` and refusals included,
+    /// so a cache never serves one origin's answer to another), merged with the upstream's own for a relayed
+    /// response; everything a preflight answer depends on for a preflight.
+    func vary(for answer: Answer, upstream: [String] = []) -> String {
+        switch answer {
+        case .preflight: self.headers.preflightVary
+        case .local: "Origin"
+        case .relayed: Self.mergeVary(upstream, adding: "Origin")
+        }
+    }
+
+    /// Writes the `Access-Control-*` lines and `Vary` of `answer` into a response head.
+    /// - Parameters:
+    ///   - answer: The kind of answer.
+    ///   - upstreamVary: The upstream's `Vary` values, for a relayed response.
+    ///   - buffer: The head being serialized.
+    /// - Returns: The `Access-Control-*` lines written, for the exchange's record.
+    @discardableResult
+    func write(_ answer: Answer, upstreamVary: [String] = [], into buffer: inout ByteBuffer)
+        -> [(name: String, value: String)]
+    {
+        let lines = self.lines(for: answer)
+        for line in lines { buffer.writeHeader(line.name, line.value) }
+        buffer.writeHeader("Vary", self.vary(for: answer, upstream: upstreamVary))
+        return lines
+    }
+
+    /// `Vary` with `extra` added once, keeping the upstream's values and order (`*` stays alone).
+    static func mergeVary(_ upstream: [String], adding extra: String) -> String {
+        if upstream.isEmpty { return extra }
+        if upstream.contains("*") { return "*" }
+        let lowercase = extra.lowercased()
+        if upstream.contains(where: { ASCII.equalsIgnoringCase($0, lowercase) }) {
+            return upstream.joined(separator: ", ")
+        }
+        return (upstream + [extra]).joined(separator: ", ")
+    }
+}

@@ -1,0 +1,151 @@
+internal import NIOHTTP1
+internal import Synchronization
+
+/// One exchange, as every sink sees it: emitted once when the exchange ends, whether it completed or was
+/// aborted. The log line is formatted from it; metrics, the inspector and the fault ledger read the same value.
+///
+/// Secrets stay out by construction: the target is redacted when read, and no header value is kept apart from
+/// the `Access-Control-*` lines the proxy wrote itself.
+struct ExchangeRecord: Sendable {
+    /// Unique within the process: a random prefix per process and a counter.
+    let requestID: RequestID
+    private let head: HTTPRequestHead
+    /// `scheme://Host` as the client addressed the proxy; empty when `Host` was missing or refused.
+    let proxyBase: String
+    /// The matched route's prefix and upstream, when the request was forwarded.
+    let route: String?
+    let upstream: String?
+    /// The status the client was sent; 499 when the exchange ended before any response.
+    let status: Int
+    /// The upstream's status, when its head arrived.
+    let upstreamStatus: Int?
+    /// Request body bytes received, and response body bytes relayed.
+    let bytesIn: Int64
+    let bytesOut: Int
+    /// From the head's arrival to the end.
+    let duration: Duration
+    /// From the transfer's start to the upstream's head.
+    let upstreamDuration: Duration?
+    /// What CORS made of the exchange.
+    let cors: CORSOutcome
+    /// The `Access-Control-*` lines of the response head the client was sent; `nil` when no head was sent.
+    let corsLinesSent: [(name: String, value: String)]?
+    /// The bounded code of the proxy's own error answer (``ProxyError/code``).
+    let errorCode: String?
+    /// libcurl's result code of a failed transfer.
+    let curlCode: Int?
+    let clientAddress: String?
+    /// Why an exchange was aborted, or what else is worth knowing.
+    let note: String?
+
+    init(
+        requestID: RequestID,
+        head: HTTPRequestHead,
+        proxyBase: String,
+        route: String?,
+        upstream: String?,
+        status: Int,
+        upstreamStatus: Int?,
+        bytesIn: Int64,
+        bytesOut: Int,
+        duration: Duration,
+        upstreamDuration: Duration?,
+        cors: CORSOutcome,
+        corsLinesSent: [(name: String, value: String)]?,
+        errorCode: String?,
+        curlCode: Int?,
+        clientAddress: String?,
+        note: String?
+    ) {
+        self.requestID = requestID
+        self.head = head
+        self.proxyBase = proxyBase
+        self.route = route
+        self.upstream = upstream
+        self.status = status
+        self.upstreamStatus = upstreamStatus
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.duration = duration
+        self.upstreamDuration = upstreamDuration
+        self.cors = cors
+        self.corsLinesSent = corsLinesSent
+        self.errorCode = errorCode
+        self.curlCode = curlCode
+        self.clientAddress = clientAddress
+        self.note = note
+    }
+
+    var method: String { self.head.method.rawValue }
+
+    /// The request target with secret query values replaced by `REDACTED`.
+    var target: String { Redaction.target(self.head.uri) }
+
+    var host: String? { self.head.headers.first(name: "host") }
+
+    /// `Access-Control-Request-Method` and `Access-Control-Request-Headers` of a preflight.
+    var preflightRequest: (method: String, headers: [String])? {
+        guard self.cors.stage == .preflight else { return nil }
+        return (
+            self.head.headers.first(name: "access-control-request-method") ?? "",
+            self.head.headers["access-control-request-headers"]
+        )
+    }
+
+    /// What the browser does with the response the client was sent, judged by ``BrowserModel`` from the lines
+    /// actually sent; `nil` for a request without `Origin`, or when no response head went out.
+    var browserVerdict: (model: BrowserModel, verdict: BrowserModel.Verdict)? {
+        guard let origin = self.cors.verdict.origin, let lines = self.corsLinesSent else { return nil }
+        let response = BrowserModel.Response(status: self.status, headers: lines)
+        let url = Redaction.target(self.proxyBase + self.head.uri)
+        // With credentials allowed, the policy reads `*` as a literal name, as a browser fetching with
+        // credentials does; a request that carries cookies is credentialed whatever the config says.
+        let includesCredentials =
+            self.cors.verdict != .absent
+            && (self.cors.allowsCredentials || self.head.headers.contains(name: "cookie"))
+        if let preflight = self.preflightRequest {
+            let model = BrowserModel(
+                request: .init(
+                    preflightTo: url,
+                    origin: origin,
+                    method: preflight.method,
+                    listedHeaders: BrowserModel.list(preflight.headers).map { $0.lowercased() },
+                    includesCredentials: includesCredentials,
+                    requestsPrivateNetwork: self.cors.requestsPrivateNetwork
+                )
+            )
+            return (model, model.judgePreflight(response))
+        }
+        let model = BrowserModel(
+            request: .init(
+                url: url,
+                origin: origin,
+                method: self.method,
+                headers: [],
+                includesCredentials: includesCredentials
+            )
+        )
+        return (model, model.judgeActual(response))
+    }
+
+    /// Chrome's console line when the browser blocks the exchange.
+    var chromeMessage: String? {
+        guard let (model, verdict) = self.browserVerdict else { return nil }
+        return model.chromeMessage(verdict)
+    }
+}
+
+/// A request id: unique within the process, and across processes with high probability.
+struct RequestID: Sendable, Hashable, CustomStringConvertible {
+    private static let prefix = UInt32.random(in: 0x1000_0000...UInt32.max)
+    private static let counter = Atomic<UInt64>(0)
+
+    let value: UInt64
+
+    /// The next id of this process.
+    static func next() -> RequestID {
+        RequestID(value: self.counter.wrappingAdd(1, ordering: .relaxed).newValue)
+    }
+
+    var description: String { String(Self.prefix, radix: 16) + "-" + String(self.value) }
+}

@@ -1,0 +1,76 @@
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOHTTP1
+
+/// One version of the checked config and everything precomputed from it. Immutable: an exchange takes the
+/// snapshot in force when its head arrives and reads its policy, routes, limits and timeouts only from it, so a
+/// reload that swaps the snapshot (``ConfigStore``) never changes the rules halfway through a request.
+final class ConfigSnapshot: Sendable {
+    let config: ProxyConfig
+    let policy: CORSPolicy
+    let corsHeaders: CORSOutcome.Headers
+    let router: Router
+    let allowedHosts: Set<String>
+    /// The proxy's own scheme, for rewritten URLs and `X-Forwarded-Proto`.
+    let scheme = "http"
+    /// The deadlines a connection's state machine keeps.
+    let connectionTimeouts: ConnectionStateMachine.Timeouts
+    /// `timeouts.connect`, `timeouts.total` (0: none) and `timeouts.idle` (0: none) in libcurl's units.
+    let connectTimeoutMilliseconds: Int
+    let totalTimeoutMilliseconds: Int
+    let stallTimeoutSeconds: Int
+
+    /// - Parameter config: The checked config.
+    init(config: ProxyConfig) {
+        self.config = config
+        self.policy = CORSPolicy(configuration: config.cors)
+        self.corsHeaders = CORSOutcome.Headers(policy: self.policy)
+        self.router = Router(routes: config.routes)
+        self.allowedHosts = config.effectiveAllowedHosts
+        let timeouts = config.timeouts
+        self.connectionTimeouts = ConnectionStateMachine.Timeouts(
+            clientHeader: TimeAmount(timeouts.clientHeader),
+            idle: timeouts.idle.map { TimeAmount($0) }
+        )
+        self.connectTimeoutMilliseconds = Int(timeouts.connect / .milliseconds(1))
+        self.totalTimeoutMilliseconds = timeouts.total.map { Int($0 / .milliseconds(1)) } ?? 0
+        self.stallTimeoutSeconds = timeouts.idle.map { Int(($0 / .seconds(1)).rounded(.up)) } ?? 0
+    }
+
+    /// What CORS makes of a request head, given the policy's verdict on its `Origin`.
+    func outcome(for head: HTTPRequestHead, verdict: CORSPolicy.OriginVerdict) -> CORSOutcome {
+        CORSOutcome(head: head, verdict: verdict, policy: self.policy, headers: self.corsHeaders)
+    }
+
+    /// The host name part of a `Host` header, lowercased: `[::1]:8787` → `[::1]`, `Example.com:80` → `example.com`;
+    /// `nil` unless what follows the name is nothing or `:` and a decimal port.
+    static func hostName(_ host: String) -> String? {
+        let bytes = Substring(host).utf8
+        var nameEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
+        if bytes.first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            nameEnd = bytes.index(after: close)
+        }
+        let port = bytes[nameEnd...].dropFirst()
+        guard nameEnd == bytes.endIndex
+            || (bytes[nameEnd] == UInt8(ascii: ":") && (1...5).contains(port.count) && ASCII.isDecimal(port))
+        else { return nil }
+        return String(decoding: bytes[..<nameEnd].map(ASCII.lowercased), as: UTF8.self)
+    }
+}
+
+/// The config snapshot in force for one server. Each exchange reads ``current`` once, when its head arrives;
+/// ``replace(with:)`` swaps it whole, so kept-alive connections take the new one at their next request.
+final class ConfigStore: Sendable {
+    private let snapshot: NIOLockedValueBox<ConfigSnapshot>
+
+    init(_ snapshot: ConfigSnapshot) {
+        self.snapshot = NIOLockedValueBox(snapshot)
+    }
+
+    var current: ConfigSnapshot { self.snapshot.withLockedValue { $0 } }
+
+    func replace(with snapshot: ConfigSnapshot) {
+        self.snapshot.withLockedValue { $0 = snapshot }
+    }
+}

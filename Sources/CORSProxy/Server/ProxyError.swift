@@ -1,0 +1,192 @@
+internal import CurlBridge
+internal import FoundationEssentials
+internal import NIOCore
+internal import NIOHTTP1
+
+/// A failure the proxy answers itself: the one mapping from what went wrong to an HTTP status and a JSON body.
+///
+/// A struct over a private code, like Hummingbird's `HTTPError` and async-http-client's `HTTPClientError`: cases
+/// can be added without breaking a `switch`, and ``code`` is a bounded string, safe as a log field and a metric
+/// label. Two errors are equal when their codes are; the message and details are for people.
+struct ProxyError: Error, Hashable, CustomStringConvertible {
+    private enum Code: String {
+        case badRequest = "bad_request"
+        case headersTooLarge = "headers_too_large"
+        case badRequestTarget = "bad_request_target"
+        case missingHost = "missing_host"
+        case duplicateHost = "duplicate_host"
+        case hostNotAllowed = "host_not_allowed"
+        case methodNotAllowed = "method_not_allowed"
+        case originNotAllowed = "origin_not_allowed"
+        case bodyTooLarge = "body_too_large"
+        case noRoute = "no_route"
+        case upstreamTimeout = "upstream_timeout"
+        case upstreamUnreachable = "upstream_unreachable"
+        case upstreamError = "upstream_error"
+    }
+
+    /// A value of the JSON body beside `error` and `message`.
+    enum Detail: Hashable {
+        case string(String)
+        case integer(Int64)
+    }
+
+    private let _code: Code
+    /// What happened and what to do about it, in one sentence.
+    let message: String
+    /// Further fields of the JSON body, in order.
+    let details: [(key: String, value: Detail)]
+
+    private init(_ code: Code, _ message: String, _ details: [(key: String, value: Detail)] = []) {
+        self._code = code
+        self.message = message
+        self.details = details
+    }
+
+    /// The bounded name of the failure (`host_not_allowed`, `upstream_timeout`, …): the body's `error` field.
+    var code: String { self._code.rawValue }
+
+    /// The status each failure is answered with.
+    var status: HTTPResponseStatus {
+        switch self._code {
+        case .badRequest, .badRequestTarget, .missingHost, .duplicateHost: .badRequest
+        case .headersTooLarge: .requestHeaderFieldsTooLarge
+        case .hostNotAllowed, .originNotAllowed: .forbidden
+        case .methodNotAllowed: .methodNotAllowed
+        case .bodyTooLarge: .payloadTooLarge
+        case .noRoute: .notFound
+        case .upstreamTimeout: .gatewayTimeout
+        case .upstreamUnreachable, .upstreamError: .badGateway
+        }
+    }
+
+    var description: String { "\(self.code): \(self.message)" }
+
+    static func == (lhs: ProxyError, rhs: ProxyError) -> Bool { lhs._code == rhs._code }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(self._code) }
+
+    /// The answer: the status, `{"error": code, "message": …, …details}` and the headers that go with it.
+    /// The CORS headers and `Vary` are the exchange's ``CORSOutcome``'s to add.
+    var response: ProxyResponse {
+        var headers = [
+            (name: "Content-Type", value: "application/json"),
+            (name: "Cache-Control", value: "no-store"),
+        ]
+        if self._code == .methodNotAllowed { headers.append(("Allow", "GET, HEAD")) }
+        return ProxyResponse(status: self.status, headers: headers, body: self.jsonBody, error: self)
+    }
+
+    private var jsonBody: ByteBuffer {
+        var object: [String: Detail] = [:]
+        for (key, value) in self.details { object[key] = value }
+        object["error"] = .string(self.code)
+        object["message"] = .string(self.message)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var body = ByteBuffer(bytes: (try? encoder.encode(object)) ?? Data("{}".utf8))
+        body.writeStaticString("\n")
+        return body
+    }
+
+    // MARK: The failures
+
+    /// A request NIO's decoder could not parse (RFC 9112 §2.2).
+    static func malformedRequest(_ cause: HTTPParserError) -> ProxyError {
+        ProxyError(.badRequest, "malformed HTTP request: \(cause)")
+    }
+
+    /// A request head over `limits.maxHeaderBytes` (RFC 6585 §5).
+    static let headersTooLarge = ProxyError(.headersTooLarge, "the request head is larger than limits.maxHeaderBytes")
+
+    /// An absolute-form or authority-form target: the proxy is a reverse proxy, never a forward one.
+    static let notOriginForm = ProxyError(
+        .badRequestTarget,
+        "only origin-form request targets (/path?query) are served; this is not a forward proxy"
+    )
+
+    static let missingHost = ProxyError(.missingHost, "the request has no Host header")
+
+    /// RFC 9112 §3.2: a request with more than one `Host` field line is answered 400.
+    static let duplicateHost = ProxyError(.duplicateHost, "the request has more than one Host header")
+
+    /// A `Host` not in `allowedHosts` (DNS rebinding defence).
+    static func hostNotAllowed(_ host: String) -> ProxyError {
+        ProxyError(
+            .hostNotAllowed,
+            "Host \(host) is not in allowedHosts; add its host name to allowedHosts in the config if this proxy is meant to be reached under that name",
+            [("host", .string(host))]
+        )
+    }
+
+    /// A method the proxy's own endpoint does not answer.
+    static func methodNotAllowed(path: String) -> ProxyError {
+        ProxyError(.methodNotAllowed, "\(path) answers GET and HEAD")
+    }
+
+    /// An origin no pattern admits, with `disallowedOrigin: "reject"`.
+    static func originNotAllowed(_ origin: String, hint: String?) -> ProxyError {
+        var details: [(key: String, value: Detail)] = [
+            ("origin", .string(origin)),
+            ("fix", .string("add \"\(origin)\" to cors.allowedOrigins in the proxy config")),
+        ]
+        if let hint { details.append(("hint", .string(hint))) }
+        return ProxyError(.originNotAllowed, "Origin \(origin) is not in cors.allowedOrigins", details)
+    }
+
+    static func bodyTooLarge(limit: Int64) -> ProxyError {
+        ProxyError(
+            .bodyTooLarge,
+            "the request body is larger than limits.maxBodyBytes (\(limit) bytes)",
+            [("limit", .integer(limit))]
+        )
+    }
+
+    static func noRoute(path: Substring) -> ProxyError {
+        ProxyError(.noRoute, "no route of the config matches \(path)", [("path", .string(String(path)))])
+    }
+
+    /// A transfer that failed before the upstream's head arrived.
+    static func upstream(_ error: CurlError, upstream: String) -> ProxyError {
+        let details: [(key: String, value: Detail)] = [
+            ("upstream", .string(upstream)),
+            ("cause", .string(error.message)),
+            ("curlCode", .integer(Int64(error.code))),
+        ]
+        if error.isTimeout {
+            return ProxyError(.upstreamTimeout, "\(upstream) did not answer in time: \(error.message)", details)
+        }
+        if error.isMalformedURL {
+            return ProxyError(
+                .badRequestTarget,
+                "the request target cannot be forwarded: \(error.message)",
+                details
+            )
+        }
+        let code: Code = error.isUnreachable ? .upstreamUnreachable : .upstreamError
+        return ProxyError(code, "\(upstream) could not be reached: \(error.message)", details)
+    }
+
+    /// An upstream head whose `Content-Length` values differ or are not numbers (RFC 9112 §6.3): its framing is
+    /// unknowable, so it is never passed on.
+    static func untrustedLength(upstream: String, lengths: [String]) -> ProxyError {
+        ProxyError(
+            .upstreamError,
+            "\(upstream) sent a Content-Length the proxy cannot trust",
+            [
+                ("upstream", .string(upstream)),
+                ("cause", .string("conflicting or malformed Content-Length: \(lengths.sorted().joined(separator: ", "))")),
+            ]
+        )
+    }
+}
+
+extension ProxyError.Detail: Encodable {
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let text): try container.encode(text)
+        case .integer(let number): try container.encode(number)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+internal import CurlBridge
+internal import Logging
+internal import NIOCore
+internal import NIOHTTP1
+
+/// The ends of an exchange in ``ProxyHandler``: the proxy's own answers, the end of a response, the record, and
+/// the one abort sequence.
+extension ProxyHandler {
+    /// Writes an answer of the proxy's own as the exchange's response and ends it.
+    func answer(
+        _ response: ProxyResponse,
+        as answer: CORSOutcome.Answer,
+        closesConnection: Bool,
+        context: ChannelHandlerContext
+    ) {
+        guard let exchange = self.exchange else { return }
+        let keepsAlive = self.machine.answerLocally(closesConnection: closesConnection)
+        exchange.corsLinesSent = self.write(
+            response,
+            as: answer,
+            cors: exchange.cors,
+            head: exchange.head,
+            keepsAlive: keepsAlive,
+            context: context
+        )
+        exchange.status = Int(response.status.code)
+        exchange.error = response.error
+        self.endResponse(context: context)
+    }
+
+    /// Serializes an answer of the proxy's own: status line, `Date`, its headers, the CORS headers and `Vary`,
+    /// `Content-Length` and `Connection`; then its body, unless the request was `HEAD`.
+    /// - Returns: The `Access-Control-*` lines written.
+    @discardableResult
+    private func write(
+        _ response: ProxyResponse,
+        as answer: CORSOutcome.Answer,
+        cors: CORSOutcome,
+        head: HTTPRequestHead?,
+        keepsAlive: Bool,
+        context: ChannelHandlerContext
+    ) -> [(name: String, value: String)] {
+        let version = head?.version ?? .http1_1
+        var out = context.channel.allocator.buffer(capacity: 512 + response.body.readableBytes)
+        ResponseEncoder.writeStatusLine(version: version, status: response.status, into: &out)
+        out.writeHeader("Date", self.date.value.now)
+        for (name, value) in response.headers { out.writeHeader(name, value) }
+        let lines = cors.write(answer, into: &out)
+        // No length for 1xx, 204 and 304; no body for them nor for HEAD (RFC 9110 §6.4.1, §8.6).
+        if response.status.mayHaveResponseBody {
+            out.writeHeader("Content-Length", String(response.body.readableBytes))
+        }
+        if let connection = Exchange.connectionHeader(version: version, keepsAlive: keepsAlive) {
+            out.writeHeader("Connection", connection)
+        }
+        out.writeStaticString("\r\n")
+        if response.status.mayHaveResponseBody && head?.method != .HEAD {
+            out.writeImmutableBuffer(response.body)
+        }
+        context.write(self.wrapOutboundOut(.serializedHead(out, isChunked: false)), promise: nil)
+        return lines
+    }
+
+    /// Completes the response: writes its end, then closes the connection, goes on with what is queued, or reads
+    /// and drops the rest of the request body, as the state machine says.
+    func endResponse(context: ChannelHandlerContext) {
+        switch self.machine.responseEnded(now: context.eventLoop.now) {
+        case .close:
+            self.finish(note: nil, context: context)
+            let channel = context.channel
+            context.writeAndFlush(self.wrapOutboundOut(.end)).whenComplete { _ in channel.close(promise: nil) }
+        case .nextRequest:
+            context.writeAndFlush(self.wrapOutboundOut(.end), promise: nil)
+            self.finish(note: nil, context: context)
+            self.startQueued(context: context)
+        case .drainRequest:
+            context.writeAndFlush(self.wrapOutboundOut(.end), promise: nil)
+            if self.machine.releaseReads() { context.read() }
+        }
+    }
+
+    /// Emits the exchange's record and lets it go.
+    func finish(note: String?, context: ChannelHandlerContext) {
+        guard let exchange = self.exchange else { return }
+        self.exchange = nil
+        let record = exchange.record(now: context.eventLoop.now, clientAddress: self.clientAddress, note: note)
+        for sink in self.sinks { sink.record(record) }
+    }
+
+    /// Gives the exchange up: cancels its transfer, records why, and closes the connection. What was written
+    /// before goes out first; the close then tells the client the response is incomplete.
+    func abort(note: String, context: ChannelHandlerContext) {
+        _ = self.machine.connectionClosed()
+        self.exchange?.transfer?.cancel()
+        self.exchange?.transfer = nil
+        self.finish(note: note, context: context)
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    /// NIO's decoder cannot parse what the client sent: 431 for a head over `limits.maxHeaderBytes`, 400 for
+    /// anything else, when that answer would be read as the failing request's; then the connection closes.
+    /// Nothing of such a request is forwarded.
+    func requestUnparsable(_ cause: HTTPParserError, context: ChannelHandlerContext) {
+        let error: ProxyError = cause == .headerOverflow ? .headersTooLarge : .malformedRequest(cause)
+        switch self.machine.parserError() {
+        case .answer(let endsExchange):
+            if endsExchange, let exchange = self.exchange {
+                exchange.transfer?.cancel()
+                exchange.transfer = nil
+                exchange.corsLinesSent = self.write(
+                    error.response,
+                    as: .local,
+                    cors: exchange.cors,
+                    head: exchange.head,
+                    keepsAlive: false,
+                    context: context
+                )
+                exchange.status = Int(error.status.code)
+                exchange.error = error
+                self.finish(note: "\(cause)", context: context)
+            } else {
+                let cors = CORSOutcome.withoutRequest(headers: self.store.current.corsHeaders)
+                self.write(error.response, as: .local, cors: cors, head: nil, keepsAlive: false, context: context)
+                self.logger.debug("malformed request", metadata: ["error": "\(cause)"])
+            }
+            let channel = context.channel
+            context.writeAndFlush(self.wrapOutboundOut(.end)).whenComplete { _ in channel.close(promise: nil) }
+        case .close(let abortsExchange):
+            if abortsExchange {
+                self.abort(note: "malformed request behind this one: \(cause)", context: context)
+            } else {
+                context.close(promise: nil)
+            }
+        }
+    }
+}
