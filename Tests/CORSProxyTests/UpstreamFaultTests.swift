@@ -157,7 +157,7 @@ struct UpstreamConnectionFaultTests {
     /// Upstream heads that libcurl frames one way and a naive relay would frame another: whatever the client
     /// gets must be one response, never upstream bytes it would read as a second one.
     @Test("an upstream cannot smuggle a response to the client through framing the proxy and libcurl read differently", arguments: [
-        // libcurl takes the status line (status 200); the proxy once could not parse it and relayed the body raw.
+        // libcurl takes this status line (status 200) though it has no space before the reason: the body is a body.
         ("HTTP/1.1 200OK\r\nContent-Length: 36\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n", 200, 36),
         // A status-looking line in the middle of a head is a (bad) header line to libcurl, not a new head.
         ("HTTP/1.1 200 OK\r\nContent-Length: 36\r\nHTTP/1.1 304 Not:Modified\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n", 200, 36),
