@@ -66,6 +66,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CurlBridgeTests",
+            dependencies: [
+                "CCurl",
+                "CurlBridge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CORSProxyTests",
             dependencies: [
                 "CORSProxy",

@@ -6,14 +6,18 @@ public import Logging
 public import ServiceLifecycle
 internal import NIOConcurrencyHelpers
 
-/// One libcurl multi handle driven by its own thread: every upstream transfer of the process runs here, so
-/// upstream connections, DNS and TLS sessions are cached and reused across requests.
+/// One libcurl multi handle driven by its own thread. The proxy runs one or more (`serve --curl-loops`, by default
+/// one per event loop), and each event loop's client connections hand their transfers to one of them: the loop's
+/// upstream connections are kept and reused across those requests, while DNS answers and TLS sessions are common
+/// to all loops (``CurlShare``).
 ///
 /// libcurl handles are not thread-safe (libcurl-thread(3)), so every curl call on the multi and its easy handles
 /// happens on the loop thread. Other threads only ``submit(_:)`` commands: a lock-guarded queue plus
 /// `curl_multi_wakeup`, the one call documented as safe from any thread. The loop drains commands, runs
 /// `curl_multi_perform`, reaps finished transfers, flushes each transfer's batched events once, then sleeps in
-/// `curl_multi_poll` (LIBCURL.md §2.5 explains why this beats plugging curl's sockets into NIO).
+/// `curl_multi_poll`. A thread of its own rather than curl's sockets in NIO's event loop: NIOPosix has no public
+/// way to watch a descriptor it does not own, and on one thread libcurl's rules (a handle used by one thread at a
+/// time, `curl_easy_pause` only from the thread running the handle, curl_easy_pause(3)) hold by construction.
 public final class CurlLoop: Service, @unchecked Sendable {
     // @unchecked: `inbox` and `completion` are lock-guarded; all other stored vars are loop-thread only.
 
@@ -296,10 +300,10 @@ public final class CurlLoop: Service, @unchecked Sendable {
     }
 
     /// Only the handle of a transfer that completed over HTTP/1.1 is kept, reset to defaults (`curl_easy_reset`
-    /// keeps nothing request-specific; connections, DNS and TLS sessions live in the multi handle). A failed
-    /// or cancelled transfer's handle is freed, and so is an HTTP/2 one: with libcurl 7.88, a handle reused
-    /// after `curl_easy_reset` fails its next multiplexed HTTP/2 stream with CURLE_BAD_FUNCTION_ARGUMENT
-    /// (`HTTP2Tests` shows it).
+    /// keeps nothing request-specific; connections live in the multi handle, DNS answers and TLS sessions in
+    /// ``CurlShare``). A failed or cancelled transfer's handle is freed, and so is an HTTP/2 one: with libcurl 7.88,
+    /// a handle reused after `curl_easy_reset` fails its next multiplexed HTTP/2 stream with
+    /// CURLE_BAD_FUNCTION_ARGUMENT (`HTTP2Tests` shows it).
     private func release(_ transfer: Transfer) {
         if let easy = transfer.easy {
             if transfer.isReusable, self.idleHandles.count < Self.maxIdleHandles {

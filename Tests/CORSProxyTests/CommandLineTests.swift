@@ -73,20 +73,21 @@ struct CommandLineTests {
     @Test("serve prints its address when ready, forwards, logs one line per request without the token")
     func serveForwardsAndLogs() async throws {
         try await withUpstream { upstream in
-            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
-            let token = "eyJhbGciOiJFUzUxMiJ9.c2VjcmV0.c2lnbmF0dXJl"
-            let result = try await http(
-                proxy.url + "/rest/v1.0/me?access_token=\(token)&page=1",
-                headers: ["Origin: http://localhost:3000", "Authorization: Bearer \(token)"]
-            )
-            #expect(result.status == 200)
-            #expect(try await proxy.stop() == 0)
-            let log = proxy.stderr
-            #expect(!log.contains(token), "the token must never be logged")
-            let requestLines = log.split(separator: "\n").filter { $0.contains("http.target=") }
-            #expect(requestLines.count == 1)
-            #expect(requestLines.first?.contains("http.target=/rest/v1.0/me?access_token=REDACTED&page=1") == true)
-            #expect(requestLines.first?.contains("cors.rule=http://localhost:3000") == true)
+            try await withProxyProcess(configJSON: Self.config(upstream: upstream.url)) { proxy in
+                let token = "eyJhbGciOiJFUzUxMiJ9.c2VjcmV0.c2lnbmF0dXJl"
+                let result = try await http(
+                    proxy.url + "/rest/v1.0/me?access_token=\(token)&page=1",
+                    headers: ["Origin: http://localhost:3000", "Authorization: Bearer \(token)"]
+                )
+                #expect(result.status == 200)
+                #expect(try await proxy.stop() == 0)
+                let log = proxy.stderr
+                #expect(!log.contains(token), "the token must never be logged")
+                let requestLines = log.split(separator: "\n").filter { $0.contains("http.target=") }
+                #expect(requestLines.count == 1)
+                #expect(requestLines.first?.contains("http.target=/rest/v1.0/me?access_token=REDACTED&page=1") == true)
+                #expect(requestLines.first?.contains("cors.rule=http://localhost:3000") == true)
+            }
         }
     }
 
@@ -101,19 +102,21 @@ struct CommandLineTests {
         }
         try await withUpstream { upstream in
             for (arguments, expected) in [(["--curl-loops", "1"], 1), ([], nil)] {
-                let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url), arguments: arguments)
-                let eventLoops = try threads(of: proxy.pid, prefix: "NIO-SGLTN")
-                #expect(eventLoops >= 1)
-                #expect(try threads(of: proxy.pid, prefix: "corsproxy-curl") == expected ?? eventLoops, "\(arguments)")
-                // New connections go to the event loops in turn, so eight of them reach every curl loop.
-                let results = try await withThrowingTaskGroup(of: Int.self) { group in
-                    for index in 0..<8 {
-                        group.addTask { try await http(proxy.url + "/echo?n=\(index)").status }
+                let config = Self.config(upstream: upstream.url)
+                try await withProxyProcess(configJSON: config, arguments: arguments) { proxy in
+                    let eventLoops = try threads(of: proxy.pid, prefix: "NIO-SGLTN")
+                    #expect(eventLoops >= 1)
+                    #expect(try threads(of: proxy.pid, prefix: "corsproxy-curl") == expected ?? eventLoops, "\(arguments)")
+                    // New connections go to the event loops in turn, so eight of them reach every curl loop.
+                    let results = try await withThrowingTaskGroup(of: Int.self) { group in
+                        for index in 0..<8 {
+                            group.addTask { try await http(proxy.url + "/echo?n=\(index)").status }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
                     }
-                    return try await group.reduce(into: []) { $0.append($1) }
+                    #expect(results == Array(repeating: 200, count: 8))
+                    #expect(try await proxy.stop() == 0)
                 }
-                #expect(results == Array(repeating: 200, count: 8))
-                #expect(try await proxy.stop() == 0)
             }
         }
         for count in ["0", "4096"] {
@@ -126,34 +129,36 @@ struct CommandLineTests {
     @Test("SIGTERM and SIGINT let the request in flight finish, then exit 0", arguments: [SIGTERM, SIGINT])
     func gracefulShutdown(signal: Int32) async throws {
         try await withUpstream { upstream in
-            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
-            async let inFlight = http(proxy.url + "/slow-head?ms=1500")
-            try await upstream.waitFor("the request to reach the upstream") { !$0.requests.isEmpty }
-            kill(proxy.pid, signal)
-            let result = try await inFlight
-            #expect(result.status == 200)
-            #expect(result.text == "slow")
-            #expect(try await proxy.waitForExit(timeout: .seconds(15)) == 0)
-            // Once drained the listener is gone.
-            let after = try await http(proxy.url + "/echo", extra: ["--max-time", "2"])
-            #expect(after.status == 0)
+            try await withProxyProcess(configJSON: Self.config(upstream: upstream.url)) { proxy in
+                async let inFlight = http(proxy.url + "/slow-head?ms=1500")
+                try await upstream.waitFor("the request to reach the upstream") { !$0.requests.isEmpty }
+                kill(proxy.pid, signal)
+                let result = try await inFlight
+                #expect(result.status == 200)
+                #expect(result.text == "slow")
+                #expect(try await proxy.waitForExit(timeout: .seconds(15)) == 0)
+                // Once drained the listener is gone.
+                let after = try await http(proxy.url + "/echo", extra: ["--max-time", "2"])
+                #expect(after.status == 0)
+            }
         }
     }
 
     @Test("an idle keep-alive connection does not hold up shutdown: it is closed at once")
     func shutdownClosesIdleConnections() async throws {
         try await withUpstream { upstream in
-            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
-            let client = try RawClient(port: proxy.port)
-            defer { client.close() }
-            try client.send("GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            try await upstream.waitFor("the request to reach the upstream") { !$0.requests.isEmpty }
-            try await Task.sleep(for: .milliseconds(200))
-            let started = ContinuousClock.now
-            kill(proxy.pid, SIGTERM)
-            // The drain timeout is 25 s and the idle connection's head timeout 30 s: only closing it exits sooner.
-            #expect(try await proxy.waitForExit(timeout: .seconds(10)) == 0)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            try await withProxyProcess(configJSON: Self.config(upstream: upstream.url)) { proxy in
+                let client = try RawClient(port: proxy.port)
+                defer { client.close() }
+                try client.send("GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                try await upstream.waitFor("the request to reach the upstream") { !$0.requests.isEmpty }
+                try await Task.sleep(for: .milliseconds(200))
+                let started = ContinuousClock.now
+                kill(proxy.pid, SIGTERM)
+                // The drain timeout is 25 s and the idle connection's head timeout 30 s: only closing it exits sooner.
+                #expect(try await proxy.waitForExit(timeout: .seconds(10)) == 0)
+                #expect(ContinuousClock.now - started < .seconds(5))
+            }
         }
     }
 
@@ -164,20 +169,21 @@ struct CommandLineTests {
     func boundedMemory() async throws {
         let size = 256 * 1024 * 1024
         try await withUpstream { upstream in
-            let proxy = try await ProxyProcess.start(configJSON: Self.config(upstream: upstream.url))
-            _ = try await http(proxy.url + "/echo")
-            let idle = try proxy.memory().rss
-            proxy.resetPeak()
-            let download = try await http(proxy.url + "/bytes/\(size)", extra: ["-o", "/dev/null"])
-            #expect(download.status == 200)
-            let file = try patternFile(count: size)
-            defer { try? FileManager.default.removeItem(atPath: file) }
-            let upload = try await http(proxy.url + "/upload", method: "PUT", bodyFile: file)
-            #expect(try upload.json()["bodyLength"] as? Int == size)
-            let peak = try proxy.memory().peak
-            #expect(try await proxy.stop() == 0)
-            let growthMiB = Double(peak - idle) / 1024
-            #expect(growthMiB < 16, "idle \(idle) KiB, peak \(peak) KiB while moving 2 × 256 MiB")
+            try await withProxyProcess(configJSON: Self.config(upstream: upstream.url)) { proxy in
+                _ = try await http(proxy.url + "/echo")
+                let idle = try proxy.memory().rss
+                proxy.resetPeak()
+                let download = try await http(proxy.url + "/bytes/\(size)", extra: ["-o", "/dev/null"])
+                #expect(download.status == 200)
+                let file = try patternFile(count: size)
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                let upload = try await http(proxy.url + "/upload", method: "PUT", bodyFile: file)
+                #expect(try upload.json()["bodyLength"] as? Int == size)
+                let peak = try proxy.memory().peak
+                #expect(try await proxy.stop() == 0)
+                let growthMiB = Double(peak - idle) / 1024
+                #expect(growthMiB < 16, "idle \(idle) KiB, peak \(peak) KiB while moving 2 × 256 MiB")
+            }
         }
     }
 }

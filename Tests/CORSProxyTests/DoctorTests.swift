@@ -82,13 +82,14 @@ struct DoctorTests {
     @Test("allowed through the proxy: exit 0, preflight passes, exposed headers named")
     func allowed() async throws {
         try await withUpstream { upstream in
-            let proxy = try await ProxyProcess.start(configJSON: testConfig(upstream: upstream.url))
-            let result = try await Self.doctor([proxy.url + "/echo", "--origin", "http://localhost:3000", "-H", "Authorization: Bearer t", "--credentials"])
-            _ = try await proxy.stop()
-            #expect(result.status == 0, "\(result.output)")
-            #expect(result.output.contains("preflight: needed (headers authorization are not CORS-safelisted)"))
-            #expect(result.output.contains("verdict:   ALLOWED"))
-            #expect(result.output.contains("Total, Link, Retry-After"))
+            try await withProxyProcess(configJSON: testConfig(upstream: upstream.url)) { proxy in
+                let result = try await Self.doctor([proxy.url + "/echo", "--origin", "http://localhost:3000", "-H", "Authorization: Bearer t", "--credentials"])
+                _ = try await proxy.stop()
+                #expect(result.status == 0, "\(result.output)")
+                #expect(result.output.contains("preflight: needed (headers authorization are not CORS-safelisted)"))
+                #expect(result.output.contains("verdict:   ALLOWED"))
+                #expect(result.output.contains("Total, Link, Retry-After"))
+            }
         }
     }
 
@@ -99,13 +100,14 @@ struct DoctorTests {
     ])
     func blocked(arguments: [String], chrome: String, firefox: String) async throws {
         try await withUpstream { upstream in
-            let proxy = try await ProxyProcess.start(configJSON: testConfig(upstream: upstream.url))
-            let result = try await Self.doctor([proxy.url + "/echo", "-H", "Authorization: Bearer t"] + arguments)
-            _ = try await proxy.stop()
-            #expect(result.status == 1, "\(result.output)")
-            #expect(result.output.contains("verdict:   BLOCKED"))
-            #expect(result.output.contains(chrome), "\(result.output)")
-            #expect(result.output.contains(firefox), "\(result.output)")
+            try await withProxyProcess(configJSON: testConfig(upstream: upstream.url)) { proxy in
+                let result = try await Self.doctor([proxy.url + "/echo", "-H", "Authorization: Bearer t"] + arguments)
+                _ = try await proxy.stop()
+                #expect(result.status == 1, "\(result.output)")
+                #expect(result.output.contains("verdict:   BLOCKED"))
+                #expect(result.output.contains(chrome), "\(result.output)")
+                #expect(result.output.contains(firefox), "\(result.output)")
+            }
         }
     }
 

@@ -125,11 +125,11 @@ struct ResponseFramingTests {
     @Test("a HEAD answer without Content-Length carries no body, not even a chunk terminator")
     func headWithoutLength() async throws {
         // Answers every request (curl asks HEAD) with a head and no length, then closes.
-        let upstream = try await RawUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
-        defer { Task { await upstream.stop() } }
-        try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-            let responses = try await Self.exchange(proxy, [("HEAD", "/a"), ("HEAD", "/b")])
-            #expect(responses.map(\.status) == [200, 200])
+        try await withRawUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n") { upstream in
+            try await withProxy(testConfig(upstream: upstream.url)) { proxy in
+                let responses = try await Self.exchange(proxy, [("HEAD", "/a"), ("HEAD", "/b")])
+                #expect(responses.map(\.status) == [200, 200])
+            }
         }
     }
 

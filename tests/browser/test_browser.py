@@ -1,7 +1,7 @@
-"""Issue 4: the Procore implicit-grant user story, proven in headless Chromium through the real proxy.
+"""The Procore implicit-grant user story, proven in headless Chromium through the real proxy.
 
-Each test names the header (or check) of the proxy it depends on; README-snippet.md shows how to break it with
-CORSPROXY_BROWSER_PATCH / CORSPROXY_BROWSER_DROP and watch the test fail.
+Each test names the header (or check) of the proxy it depends on; the README's browser-test section shows how
+to break it with CORSPROXY_BROWSER_PATCH / CORSPROXY_BROWSER_DROP and watch the test fail.
 """
 
 from __future__ import annotations

@@ -49,13 +49,19 @@ final class Nginx: Sendable {
         process.arguments = ["-p", directory, "-c", "\(directory)/nginx.conf", "-e", "\(directory)/error.log"]
         try process.run()
         let nginx = Nginx(port: port, isTLS: tls, process: process, directory: directory)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await http(nginx.url + "/", extra: ["--max-time", "1", "-k"]).status == 0 {
-            guard process.isRunning, ContinuousClock.now < deadline else {
-                let log = (try? String(contentsOfFile: "\(directory)/error.log", encoding: .utf8)) ?? ""
-                throw TestFailure("nginx did not start: \(log)")
+        do {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await http(nginx.url + "/", extra: ["--max-time", "1", "-k"]).status == 0 {
+                guard process.isRunning, ContinuousClock.now < deadline else {
+                    let log = (try? String(contentsOfFile: "\(directory)/error.log", encoding: .utf8)) ?? ""
+                    throw TestFailure("nginx did not start: \(log)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
             }
-            try await Task.sleep(for: .milliseconds(50))
+        } catch {
+            // Not ready in time, or the wait was cancelled: nginx may be running all the same.
+            nginx.stop()
+            throw error
         }
         return nginx
     }

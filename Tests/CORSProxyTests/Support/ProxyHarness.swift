@@ -68,7 +68,14 @@ func withProxy<T>(
     let logger = Logger(label: "corsproxy-test") { _ in logs }
     let curls = (0..<curlLoops).map { _ in CurlLoop(logger: logger) }
     let server = ProxyServer(config: config, curl: curls, logger: logger, drainTimeout: .seconds(5))
-    let address = try await server.start()
+    let address: ListenAddress
+    do {
+        address = try await server.start()
+    } catch {
+        // The curl loops' threads are already running.
+        for curl in curls { await curl.shutdown() }
+        throw error
+    }
     do {
         let result = try await body(RunningProxy(port: address.port, logs: logs))
         await server.shutdown()
@@ -107,6 +114,25 @@ func corsproxyExecutable() throws -> String {
     return path
 }
 
+/// Starts `corsproxy serve` as its own process (``ProxyProcess/start(configJSON:arguments:)``), runs `body`, then
+/// kills the process if it is still running, also when `body` throws: a test that stops the proxy itself (to
+/// check its exit status or its logs) finds it stopped; one that failed halfway leaves no process behind.
+func withProxyProcess<T>(
+    configJSON: String,
+    arguments: [String] = [],
+    _ body: (ProxyProcess) async throws -> T
+) async throws -> T {
+    let proxy = try await ProxyProcess.start(configJSON: configJSON, arguments: arguments)
+    do {
+        let result = try await body(proxy)
+        await proxy.forceStop()
+        return result
+    } catch {
+        await proxy.forceStop()
+        throw error
+    }
+}
+
 /// `corsproxy` running as its own process, as a user starts it.
 final class ProxyProcess: Sendable {
     let process: Process
@@ -141,14 +167,19 @@ final class ProxyProcess: Sendable {
             stderrData.value.withLockedValue { $0.append(data) }
         }
         try process.run()
-        let ready = try await readLine(out.fileHandleForReading, timeout: .seconds(20))
-        guard let portText = ready.split(separator: ":").last, let port = Int(portText),
-            ready.hasPrefix("corsproxy listening on http://127.0.0.1:")
-        else {
-            process.terminate()
-            throw TestFailure("unexpected ready line: \(ready)")
+        do {
+            let ready = try await readLine(out.fileHandleForReading, timeout: .seconds(20))
+            guard let portText = ready.split(separator: ":").last, let port = Int(portText),
+                ready.hasPrefix("corsproxy listening on http://127.0.0.1:")
+            else {
+                throw TestFailure("unexpected ready line: \(ready)")
+            }
+            return ProxyProcess(process: process, port: port, stderrData: stderrData)
+        } catch {
+            // No ready line (or a wrong one): the process may still be running, and nothing else would stop it.
+            await Self.killAndWait(process)
+            throw error
         }
-        return ProxyProcess(process: process, port: port, stderrData: stderrData)
     }
 
     /// Sends a signal and waits for the exit status.
@@ -161,12 +192,25 @@ final class ProxyProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         while self.process.isRunning {
             guard ContinuousClock.now < deadline else {
-                self.process.terminate()
+                // SIGTERM is a graceful shutdown to corsproxy, which is what did not finish in time.
+                await Self.killAndWait(self.process)
                 throw TestFailure("corsproxy did not exit within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         return self.process.terminationStatus
+    }
+
+    /// Kills the proxy if it is still running and waits for it to go: SIGKILL, since a test that gets here
+    /// either stopped it already or failed, and there is nothing left to drain.
+    func forceStop() async {
+        await Self.killAndWait(self.process)
+    }
+
+    private static func killAndWait(_ process: Process) async {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        _ = try? await offCooperativePool { process.waitUntilExit() }
     }
 
     /// Resident and peak resident memory in KiB, from /proc.
