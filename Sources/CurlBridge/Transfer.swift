@@ -83,7 +83,8 @@ public final class Transfer: @unchecked Sendable {
     @discardableResult
     public func appendBody(_ buffer: ByteBuffer) -> Bool {
         let (unpause, hold) = self.mailbox.withLockedValue { mailbox -> (Bool, Bool) in
-            guard !mailbox.isCancelled else { return (false, false) }
+            // An empty buffer in the queue would make the read callback return 0: the end of the body to libcurl.
+            guard !mailbox.isCancelled, buffer.readableBytes > 0 else { return (false, mailbox.isProducerHeld) }
             mailbox.upload.append(buffer)
             mailbox.uploadBytes += buffer.readableBytes
             let unpause = mailbox.isSendPaused

@@ -278,26 +278,4 @@ struct HeaderFilterTests {
         #expect(result.found.vary.isEmpty)
         #expect(result.found.contentLengths.isEmpty)
     }
-
-    // MARK: Vary
-
-    @Test(
-        "mergeVary keeps the upstream's values and order, adds each extra name once ignoring case, and keeps * alone",
-        arguments: [
-            ([], ["Origin"], "Origin"),
-            (["Accept-Encoding"], ["Origin"], "Accept-Encoding, Origin"),
-            (["origin", "Accept"], ["Origin"], "origin, Accept"),
-            (["ORIGIN"], ["Origin"], "ORIGIN"),
-            (
-                ["Accept"], ["Origin", "origin", "Access-Control-Request-Method"],
-                "Accept, Origin, Access-Control-Request-Method"
-            ),
-            (["*"], ["Origin"], "*"),
-            (["Accept", "*"], ["Origin"], "*"),
-            (["Accept", "Accept"], [], "Accept, Accept"),
-        ]
-    )
-    func mergeVary(upstream: [String], extra: [String], expected: String) {
-        #expect(HeaderFilter.mergeVary(upstream, adding: extra) == expected)
-    }
 }
