@@ -21,6 +21,9 @@ struct HostileInputTests {
         ("CONNECT (tunnelling)", "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n", 400),
         ("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
         ("no Host in HTTP/1.1", "GET /echo HTTP/1.1\r\n\r\n", 400),
+        // RFC 9112 §3.2: more than one Host field line is answered 400.
+        ("two Host headers", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
+        ("two Host headers, the second a stranger", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: attacker.example\r\n\r\n", 400),
         ("a spoofed Host", "GET /echo HTTP/1.1\r\nHost: attacker.example\r\n\r\n", 403),
         ("an allowed host name with junk for a port", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:80@attacker.example\r\n\r\n", 403),
         ("an oversized header", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(String(repeating: "a", count: 70_000))\r\n\r\n", 431),
