@@ -20,7 +20,11 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak
+# What `make format` rewrites and `make format-check` lints, with the root .swift-format (SwiftNIO's).
+FORMAT_PATHS = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
+
+.PHONY: run test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak \
+	format format-check
 
 deps:
 	$(call apt_install,$(APT_PACKAGES))
@@ -63,3 +67,11 @@ bench-smoke: bench-deps
 # Mixed load through the release build (default 600 s; CI runs 60 s): fails on errors or growth after warm-up.
 soak: deps
 	bench/soak $(SOAK_ARGS)
+
+# swift-format ships with the toolchain: no packages to install.
+format:
+	$(SWIFT) format format --in-place --parallel -r $(FORMAT_PATHS)
+
+# CI's check: fails on any finding, warnings included (--strict).
+format-check:
+	$(SWIFT) format lint --strict -r $(FORMAT_PATHS)
