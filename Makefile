@@ -20,7 +20,13 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak
+# Seconds per libFuzzer target in `make fuzz-smoke` (CI's short pass; Fuzz/run's own default is 60).
+FUZZ_SECONDS ?= 30
+# What `make format` rewrites and `make format-check` lints, with the root .swift-format (SwiftNIO's).
+FORMAT_PATHS = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
+
+.PHONY: run test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak \
+	tsan fuzz-smoke format format-check
 
 deps:
 	$(call apt_install,$(APT_PACKAGES))
@@ -63,3 +69,21 @@ bench-smoke: bench-deps
 # Mixed load through the release build (default 600 s; CI runs 60 s): fails on errors or growth after warm-up.
 soak: deps
 	bench/soak $(SOAK_ARGS)
+
+# The Swift suite under ThreadSanitizer, built in .build-thread: fails on a failing test or on any report, the test
+# runner's or a corsproxy subprocess's. The sanitizer runtimes, clang and lld come with the Swift toolchain.
+tsan: deps
+	scripts/sanitizers thread
+
+# Each libFuzzer target (Fuzz/) for FUZZ_SECONDS from the seed corpus, built with AddressSanitizer in Fuzz/.build:
+# fails on a crash, a sanitizer error, a hang or an out-of-memory, leaving the input in Fuzz/crashes/.
+fuzz-smoke: deps
+	Fuzz/run $(FUZZ_SECONDS)
+
+# swift-format ships with the toolchain: no packages to install.
+format:
+	$(SWIFT) format format --in-place --parallel -r $(FORMAT_PATHS)
+
+# CI's check: fails on any finding, warnings included (--strict).
+format-check:
+	$(SWIFT) format lint --strict -r $(FORMAT_PATHS)
