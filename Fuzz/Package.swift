@@ -5,7 +5,8 @@ import Foundation
 import PackageDescription
 
 /// A path dependency's identity is its folder's name, which differs between clones.
-let mainPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+let mainPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent
 
 let fuzzTarget: (String) -> Target = { name in
     .executableTarget(

@@ -1,5 +1,5 @@
-public import NIOCore
 internal import NIOConcurrencyHelpers
+public import NIOCore
 
 extension CurlLoop {
     /// Runs one transfer to completion and returns its head and body: a convenience for one-shot callers such as
@@ -7,8 +7,16 @@ extension CurlLoop {
     /// - Parameters:
     ///   - request: The request; its body must be `.none` or `.length(0)`.
     ///   - maxBodyBytes: Body bytes kept; the rest is read and dropped.
-    public func fetch(_ request: TransferRequest, maxBodyBytes: Int = 1 << 20) async throws -> (TransferResponseHead, ByteBuffer) {
-        let state = NIOLockedValueBox<(head: TransferResponseHead?, body: ByteBuffer, continuation: CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>?)>(
+    public func fetch(
+        _ request: TransferRequest,
+        maxBodyBytes: Int = 1 << 20
+    ) async throws -> (TransferResponseHead, ByteBuffer) {
+        let state = NIOLockedValueBox<
+            (
+                head: TransferResponseHead?, body: ByteBuffer,
+                continuation: CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>?
+            )
+        >(
             (nil, ByteBuffer(), nil)
         )
         // The sink can run before `start` returns the transfer: consumption is counted until it is known.
@@ -18,7 +26,8 @@ extension CurlLoop {
             let transfer = self.start(request) { events in
                 var consumed = 0
                 var outcome: Result<(TransferResponseHead, ByteBuffer), any Error>?
-                let waiting = state.withLockedValue { state -> CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>? in
+                let waiting = state.withLockedValue {
+                    state -> CheckedContinuation<(TransferResponseHead, ByteBuffer), any Error>? in
                     for event in events {
                         switch event {
                         case .head(let head):

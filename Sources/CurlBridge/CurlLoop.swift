@@ -1,10 +1,11 @@
 internal import CCurl
+public import Logging
+internal import NIOConcurrencyHelpers
+public import ServiceLifecycle
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
-public import Logging
-public import ServiceLifecycle
-internal import NIOConcurrencyHelpers
 
 /// One libcurl multi handle driven by its own thread. The proxy runs one or more (`serve --curl-loops`, by default
 /// one per event loop), and each event loop's client connections hand their transfers to one of them: the loop's
@@ -34,7 +35,11 @@ public final class CurlLoop: Service, @unchecked Sendable {
         ///   - maxIdleConnections: Idle connections kept open for reuse.
         ///   - maxConnectionsPerHost: Connections per upstream host, 0 for no limit.
         ///   - drainTimeout: How long a graceful shutdown waits for running transfers.
-        public init(maxIdleConnections: Int = 1024, maxConnectionsPerHost: Int = 0, drainTimeout: Duration = .seconds(30)) {
+        public init(
+            maxIdleConnections: Int = 1024,
+            maxConnectionsPerHost: Int = 0,
+            drainTimeout: Duration = .seconds(30)
+        ) {
             self.maxIdleConnections = maxIdleConnections
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.drainTimeout = drainTimeout
@@ -87,11 +92,16 @@ public final class CurlLoop: Service, @unchecked Sendable {
     private static func startThread(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &thread,
+            nil,
+            { argument in
+                let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
+                body.run()
+                return nil
+            },
+            box
+        )
         guard result == 0 else { fatalError("pthread_create failed: \(result)") }
         pthread_detach(thread)
     }
@@ -169,7 +179,10 @@ public final class CurlLoop: Service, @unchecked Sendable {
             if let deadline = self.drainDeadline {
                 if self.active.isEmpty { break }
                 if ContinuousClock.now >= deadline {
-                    self.logger.warning("drain timeout: cancelling running transfers", metadata: ["count": "\(self.active.count)"])
+                    self.logger.warning(
+                        "drain timeout: cancelling running transfers",
+                        metadata: ["count": "\(self.active.count)"]
+                    )
                     for transfer in self.active.values {
                         transfer.cancel()
                         self.detach(transfer)
@@ -180,7 +193,10 @@ public final class CurlLoop: Service, @unchecked Sendable {
             }
             let performCode = curl_multi_perform(self.multi, &running)
             if performCode != CURLM_OK {
-                self.logger.error("curl_multi_perform failed", metadata: ["curl.error": "\(CurlError(multiCode: performCode))"])
+                self.logger.error(
+                    "curl_multi_perform failed",
+                    metadata: ["curl.error": "\(CurlError(multiCode: performCode))"]
+                )
             }
             self.reapCompleted()
             self.flushDirty()
@@ -195,7 +211,9 @@ public final class CurlLoop: Service, @unchecked Sendable {
             return inbox.commands
         }
         for case .start(let transfer) in leftovers {
-            transfer.sink([.failed(CurlError(code: CURLE_ABORTED_BY_CALLBACK, errorBuffer: "the proxy is shutting down"))])
+            transfer.sink([
+                .failed(CurlError(code: CURLE_ABORTED_BY_CALLBACK, errorBuffer: "the proxy is shutting down"))
+            ])
         }
         self.flushDirty()
         for easy in self.idleHandles { curl_easy_cleanup(easy) }

@@ -46,7 +46,9 @@ struct ResponseHeadParser {
 
     /// Obsolete line folding: joins the continuation to the header before it, with one space.
     private mutating func continueHeader(with continuation: Slice<UnsafeRawBufferPointer>) {
-        guard !self.isLastLineDropped, let last = self.fields.indices.last, Self.isFieldText(continuation) else { return }
+        guard !self.isLastLineDropped, let last = self.fields.indices.last, Self.isFieldText(continuation) else {
+            return
+        }
         // The value ends the buffer, before its CRLF: the continuation goes in its place.
         self.lines.moveWriterIndex(to: self.fields[last].value.upperBound)
         self.lines.writeInteger(UInt8(ascii: " "))
@@ -79,7 +81,8 @@ struct ResponseHeadParser {
         self.isAtHeadStart = false
         self.isLastLineDropped = false
         let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: true)
-        self.reason = fields.count > 2 && Self.isFieldText(fields[2])
+        self.reason =
+            fields.count > 2 && Self.isFieldText(fields[2])
             ? String(decoding: UnsafeRawBufferPointer(rebasing: fields[2]), as: UTF8.self) : ""
         self.lines.clear()
         self.fields.removeAll()
@@ -102,7 +105,8 @@ struct ResponseHeadParser {
     /// RFC 9110 §5.6.2 `tchar`.
     private static func isTokenCharacter(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
             "!#$%&'*+-.^_`|~".utf8.contains(byte)

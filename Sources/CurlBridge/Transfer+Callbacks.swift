@@ -1,6 +1,6 @@
 internal import CCurl
-internal import NIOCore
 internal import NIOConcurrencyHelpers
+internal import NIOCore
 
 /// libcurl's data callbacks for a ``Transfer``. They run on the curl-loop thread, inside `curl_multi_perform` or
 /// `curl_easy_pause`. They are `@convention(c)`: no captures, no Swift errors crossing, the transfer reached
@@ -78,7 +78,10 @@ extension Transfer {
     /// Copies queued request body into libcurl's buffer; pauses sending when the queue is empty but the body
     /// is not finished.
     func sendBody(into target: UnsafeMutableRawBufferPointer) -> Int {
-        enum Outcome { case copied(Int, drained: Bool), pause, finished, abort }
+        enum Outcome {
+            case copied(Int, drained: Bool)
+            case pause, finished, abort
+        }
         let outcome = self.mailbox.withLockedValue { mailbox -> Outcome in
             if mailbox.isCancelled { return .abort }
             if mailbox.upload.isEmpty {

@@ -74,7 +74,11 @@ extension Transfer {
         try check(ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
     }
 
-    private func configureUpload(_ easy: UnsafeMutableRawPointer, userdata: UnsafeMutableRawPointer, length: Int64)
+    private func configureUpload(
+        _ easy: UnsafeMutableRawPointer,
+        userdata: UnsafeMutableRawPointer,
+        length: Int64
+    )
         throws(CurlError)
     {
         try check(ccurl_easy_setopt_long(easy, CURLOPT_UPLOAD, 1))

@@ -1,6 +1,6 @@
 internal import CCurl
-public import NIOCore
 internal import NIOConcurrencyHelpers
+public import NIOCore
 
 /// One upstream request/response exchange, streaming in both directions with back-pressure.
 ///

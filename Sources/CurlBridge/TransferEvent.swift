@@ -22,8 +22,10 @@ public struct TransferResponseHead: Sendable {
     /// The headers as strings, for callers off the request path.
     public var headers: [(name: String, value: String)] {
         self.fields.map { field in
-            (self.lines.getString(at: field.name.lowerBound, length: field.name.count) ?? "",
-             self.lines.getString(at: field.value.lowerBound, length: field.value.count) ?? "")
+            (
+                self.lines.getString(at: field.name.lowerBound, length: field.name.count) ?? "",
+                self.lines.getString(at: field.value.lowerBound, length: field.value.count) ?? ""
+            )
         }
     }
 }

@@ -27,7 +27,10 @@ struct Doctor: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The request method.", valueName: "method"))
     var method = "GET"
 
-    @Option(name: .customShort("H"), help: ArgumentHelp("A request header the script sets (repeatable).", valueName: "Name: value"))
+    @Option(
+        name: .customShort("H"),
+        help: ArgumentHelp("A request header the script sets (repeatable).", valueName: "Name: value")
+    )
     var headers: [String] = []
 
     @Flag(help: "Fetch with credentials: 'include' (as Procore's JS SDK does).")
@@ -38,7 +41,9 @@ struct Doctor: AsyncParsableCommand {
             throw ValidationError("URL must be an http:// or https:// URL")
         }
         guard Origin(self.origin) != nil else {
-            throw ValidationError("--origin: \"\(self.origin)\" is not an origin (scheme://host[:port], nothing after it)")
+            throw ValidationError(
+                "--origin: \"\(self.origin)\" is not an origin (scheme://host[:port], nothing after it)"
+            )
         }
         for header in self.headers where !header.contains(":") {
             throw ValidationError("-H: \"\(header)\" is not 'Name: value'")
@@ -53,7 +58,13 @@ struct Doctor: AsyncParsableCommand {
             return (Self.trimmed(line[..<colon]), Self.trimmed(line[line.index(after: colon)...]))
         }
         let model = BrowserModel(
-            request: .init(url: self.url, origin: self.origin, method: self.method, headers: parsed, includesCredentials: self.credentials)
+            request: .init(
+                url: self.url,
+                origin: self.origin,
+                method: self.method,
+                headers: parsed,
+                includesCredentials: self.credentials
+            )
         )
         let curl = CurlLoop(logger: Logger(label: "corsproxy-doctor", factory: { _ in SwiftLogNoOpLogHandler() }))
         print("request:   \(model.request.method) \(self.url)")
@@ -67,8 +78,12 @@ struct Doctor: AsyncParsableCommand {
     private func diagnose(_ model: BrowserModel, curl: CurlLoop) async throws -> Int32 {
         if model.needsPreflight {
             var why: [String] = []
-            if !["GET", "HEAD", "POST"].contains(model.request.method) { why.append("method \(model.request.method) is not GET, HEAD or POST") }
-            if !model.unsafeHeaderNames.isEmpty { why.append("headers \(model.unsafeHeaderNames.joined(separator: ", ")) are not CORS-safelisted") }
+            if !["GET", "HEAD", "POST"].contains(model.request.method) {
+                why.append("method \(model.request.method) is not GET, HEAD or POST")
+            }
+            if !model.unsafeHeaderNames.isEmpty {
+                why.append("headers \(model.unsafeHeaderNames.joined(separator: ", ")) are not CORS-safelisted")
+            }
             print("preflight: needed (\(why.joined(separator: "; ")))")
             guard let response = await self.send("OPTIONS", headers: model.preflightHeaders, curl: curl) else {
                 return self.networkError(model)
@@ -88,15 +103,30 @@ struct Doctor: AsyncParsableCommand {
         self.show(response, prefix: "           ")
         let verdict = model.judgeActual(response)
         if !verdict.isAllowed { return self.blocked(model, verdict, status: response.status) }
-        let exposed = BrowserModel.list(response.headers.filter { $0.name.lowercased() == "access-control-expose-headers" }.map(\.value))
+        let exposed = BrowserModel.list(
+            response.headers.filter { $0.name.lowercased() == "access-control-expose-headers" }.map(\.value)
+        )
         print("verdict:   ALLOWED: JavaScript can read the response (status \(response.status))")
-        if !exposed.isEmpty { print("           and, beyond the safelisted response headers, \(exposed.joined(separator: ", "))") }
+        if !exposed.isEmpty {
+            print("           and, beyond the safelisted response headers, \(exposed.joined(separator: ", "))")
+        }
         return 0
     }
 
-    private func send(_ method: String, headers: [(name: String, value: String)], curl: CurlLoop) async -> BrowserModel.Response? {
+    private func send(
+        _ method: String,
+        headers: [(name: String, value: String)],
+        curl: CurlLoop
+    ) async -> BrowserModel.Response? {
         let body: TransferRequest.Body = ["POST", "PUT", "PATCH"].contains(method.uppercased()) ? .length(0) : .none
-        let request = TransferRequest(method: method, url: self.url, headers: headers, body: body, connectTimeoutMilliseconds: 10_000, totalTimeoutMilliseconds: 30_000)
+        let request = TransferRequest(
+            method: method,
+            url: self.url,
+            headers: headers,
+            body: body,
+            connectTimeoutMilliseconds: 10_000,
+            totalTimeoutMilliseconds: 30_000
+        )
         do {
             let (head, _) = try await curl.fetch(request)
             return BrowserModel.Response(status: head.status, headers: head.headers)
@@ -108,14 +138,17 @@ struct Doctor: AsyncParsableCommand {
 
     private func show(_ response: BrowserModel.Response, prefix: String) {
         print("\(prefix)← \(response.status)")
-        for (name, value) in response.headers where name.lowercased().hasPrefix("access-control-") || name.lowercased() == "vary" {
+        for (name, value) in response.headers
+        where name.lowercased().hasPrefix("access-control-") || name.lowercased() == "vary" {
             print("\(prefix)  \(name): \(value)")
         }
     }
 
     private func blocked(_ model: BrowserModel, _ verdict: BrowserModel.Verdict, status: Int) -> Int32 {
         guard let failure = verdict.failure else { return 0 }
-        print("verdict:   BLOCKED at the \(verdict.isPreflight ? "preflight" : "response"): \(model.explanation(failure))")
+        print(
+            "verdict:   BLOCKED at the \(verdict.isPreflight ? "preflight" : "response"): \(model.explanation(failure))"
+        )
         print("Chrome:    \(model.chromeMessage(verdict) ?? "")")
         print("Firefox:   \(model.firefoxMessage(verdict, status: status) ?? "")")
         return 1
@@ -123,7 +156,9 @@ struct Doctor: AsyncParsableCommand {
 
     private func networkError(_ model: BrowserModel) -> Int32 {
         print("verdict:   ERROR: no response; a browser reports \"TypeError: Failed to fetch\"")
-        print("Firefox:   Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.url). (Reason: CORS request did not succeed). Status code: (null).")
+        print(
+            "Firefox:   Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.url). (Reason: CORS request did not succeed). Status code: (null)."
+        )
         return 2
     }
 

@@ -19,16 +19,23 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: ArgumentHelp("Listen here instead of the config's `listen` (port 0 picks a free port).", valueName: "host:port"))
+    @Option(
+        help: ArgumentHelp(
+            "Listen here instead of the config's `listen` (port 0 picks a free port).",
+            valueName: "host:port"
+        )
+    )
     var listen: String?
 
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel = "info"
 
-    @Option(help: ArgumentHelp(
-        "Upstream threads, each a libcurl multi handle with its own connection pool serving the connections of its share of the event loops: 1 to the number of event loops (default: one per event loop, i.e. per core).",
-        valueName: "count"
-    ))
+    @Option(
+        help: ArgumentHelp(
+            "Upstream threads, each a libcurl multi handle with its own connection pool serving the connections of its share of the event loops: 1 to the number of event loops (default: one per event loop, i.e. per core).",
+            valueName: "count"
+        )
+    )
     var curlLoops: Int?
 
     func validate() throws {
@@ -41,7 +48,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT (e.g. 127.0.0.1:8787 or [::1]:8787)")
         }
         if Logger.Level(rawValue: self.logLevel) == nil {
-            throw ValidationError("--log-level: \"\(self.logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
+            throw ValidationError(
+                "--log-level: \"\(self.logLevel)\" is not one of trace, debug, info, notice, warning, error, critical"
+            )
         }
     }
 

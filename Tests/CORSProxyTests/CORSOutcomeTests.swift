@@ -25,7 +25,12 @@ struct CORSOutcomeTests {
     ) -> CORSOutcome {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: "/x", headers: HTTPHeaders(headers))
         if let origin { head.headers.add(name: "Origin", value: origin) }
-        return CORSOutcome(head: head, verdict: policy.judge(origin: origin), policy: policy, headers: .init(policy: policy))
+        return CORSOutcome(
+            head: head,
+            verdict: policy.judge(origin: origin),
+            policy: policy,
+            headers: .init(policy: policy)
+        )
     }
 
     static func written(_ outcome: CORSOutcome, _ answer: CORSOutcome.Answer, upstreamVary: [String] = []) -> String {
@@ -45,10 +50,14 @@ struct CORSOutcomeTests {
                 + "Access-Control-Allow-Headers: Authorization\r\nAccess-Control-Max-Age: 600\r\n"
                 + "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers\r\n"
         )
-        let actual = "Access-Control-Allow-Origin: http://localhost:3000\r\nAccess-Control-Allow-Credentials: true\r\n"
+        let actual =
+            "Access-Control-Allow-Origin: http://localhost:3000\r\nAccess-Control-Allow-Credentials: true\r\n"
             + "Access-Control-Expose-Headers: Total\r\n"
         #expect(Self.written(outcome, .local) == actual + "Vary: Origin\r\n")
-        #expect(Self.written(outcome, .relayed, upstreamVary: ["Accept-Encoding"]) == actual + "Vary: Accept-Encoding, Origin\r\n")
+        #expect(
+            Self.written(outcome, .relayed, upstreamVary: ["Accept-Encoding"]) == actual
+                + "Vary: Accept-Encoding, Origin\r\n"
+        )
     }
 
     @Test("no Origin, or a refused one: no CORS headers, but Vary: Origin everywhere")
@@ -59,7 +68,10 @@ struct CORSOutcomeTests {
         }
         #expect(Self.outcome(origin: nil).stage == .none && Self.outcome(origin: nil).disposition == .omit)
         #expect(Self.outcome(origin: "http://evil.example").disposition == .reject)
-        let omit = Self.outcome(origin: "http://evil.example", policy: Self.policy { $0.disallowedOrigin = .omitHeaders })
+        let omit = Self.outcome(
+            origin: "http://evil.example",
+            policy: Self.policy { $0.disallowedOrigin = .omitHeaders }
+        )
         #expect(omit.disposition == .omit && omit.stage == .actual)
     }
 

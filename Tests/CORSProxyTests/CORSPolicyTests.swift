@@ -16,15 +16,21 @@ struct CORSPolicyTests {
         return CORSPolicy(configuration: cors)
     }
 
-    @Test("origins admitted and refused", arguments: [
-        ("http://localhost:3000", true), ("HTTP://LOCALHOST:3000", true), ("http://localhost:3001", false),
-        ("https://localhost:3000", false), ("http://localhost:3000/", false), ("https://app.example.com", true),
-        ("https://a.b.example.com", true), ("https://example.com", false), ("https://evilexample.com", false),
-        ("https://example.com.evil.net", false), ("https://app.example.com.", false), ("http://app.example.com", false),
-        ("http://127.0.0.1", true), ("http://127.0.0.1:80", true), ("http://127.0.0.1:5173", true), ("null", false),
-        ("https://user@app.example.com", false), ("https://app_x.example.com", false), ("https://*.example.com", false),
-        ("https://app.example.com:443", true), ("https://app.example.com:8443", false), ("http://127.0.0.1:080", false),
-    ])
+    @Test(
+        "origins admitted and refused",
+        arguments: [
+            ("http://localhost:3000", true), ("HTTP://LOCALHOST:3000", true), ("http://localhost:3001", false),
+            ("https://localhost:3000", false), ("http://localhost:3000/", false), ("https://app.example.com", true),
+            ("https://a.b.example.com", true), ("https://example.com", false), ("https://evilexample.com", false),
+            ("https://example.com.evil.net", false), ("https://app.example.com.", false),
+            ("http://app.example.com", false),
+            ("http://127.0.0.1", true), ("http://127.0.0.1:80", true), ("http://127.0.0.1:5173", true), ("null", false),
+            ("https://user@app.example.com", false), ("https://app_x.example.com", false),
+            ("https://*.example.com", false),
+            ("https://app.example.com:443", true), ("https://app.example.com:8443", false),
+            ("http://127.0.0.1:080", false),
+        ]
+    )
     func origins(origin: String, allowed: Bool) {
         let verdict = Self.policy().judge(origin: origin)
         if allowed {
@@ -40,11 +46,14 @@ struct CORSPolicyTests {
         #expect(Self.policy().judge(origin: nil) == .absent)
     }
 
-    @Test("near misses are named", arguments: [
-        ("http://localhost:3000/", "trailing slash"), ("https://localhost:3000", "scheme differs"),
-        ("http://localhost:3001", "port differs"), ("http://127.0.0.1:3000", nil as String?),
-        ("null", "opaque origin"),
-    ])
+    @Test(
+        "near misses are named",
+        arguments: [
+            ("http://localhost:3000/", "trailing slash"), ("https://localhost:3000", "scheme differs"),
+            ("http://localhost:3001", "port differs"), ("http://127.0.0.1:3000", nil as String?),
+            ("null", "opaque origin"),
+        ]
+    )
     func nearMiss(origin: String, hint: String?) {
         let verdict = Self.policy { $0.allowedOrigins = [try! OriginPattern.parse("http://localhost:3000").get()] }
             .judge(origin: origin)
@@ -71,7 +80,11 @@ struct CORSPolicyTests {
     @Test("actual responses echo the origin, with credentials and exposed headers")
     func actualHeaders() {
         let headers = Self.policy().responseHeaders(origin: "http://localhost:3000")
-        #expect(headers.map(\.name) == ["Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers"])
+        #expect(
+            headers.map(\.name) == [
+                "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+            ]
+        )
         #expect(headers.map(\.value) == ["http://localhost:3000", "true", "Total, Link"])
     }
 
@@ -95,20 +108,60 @@ struct CORSPolicyTests {
     @Test("a preflight with a method or header not allowed is refused, with Chrome's reason")
     func preflightRefused() {
         let policy = Self.policy()
-        let method = policy.preflight(origin: "http://localhost:3000", method: "PROPFIND", requestHeaders: [], privateNetwork: false)
-        #expect(method.chromeReason == "Method PROPFIND is not allowed by Access-Control-Allow-Methods in preflight response.")
-        let header = policy.preflight(origin: "http://localhost:3000", method: "GET", requestHeaders: ["authorization,x-secret"], privateNetwork: false)
-        #expect(header.chromeReason == "Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response.")
+        let method = policy.preflight(
+            origin: "http://localhost:3000",
+            method: "PROPFIND",
+            requestHeaders: [],
+            privateNetwork: false
+        )
+        #expect(
+            method.chromeReason
+                == "Method PROPFIND is not allowed by Access-Control-Allow-Methods in preflight response."
+        )
+        let header = policy.preflight(
+            origin: "http://localhost:3000",
+            method: "GET",
+            requestHeaders: ["authorization,x-secret"],
+            privateNetwork: false
+        )
+        #expect(
+            header.chromeReason
+                == "Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response."
+        )
         #expect(header.refusal?.contains("x-secret") == true)
     }
 
     @Test("with credentials, * in allowedHeaders is a literal name; without, it never covers Authorization")
     func wildcardHeaders() {
         let withCredentials = Self.policy { $0.allowedHeaders = ["*"] }
-        #expect(withCredentials.preflight(origin: "http://localhost:3000", method: "GET", requestHeaders: ["x-a"], privateNetwork: false).refusal != nil)
-        let without = Self.policy { $0.allowedHeaders = ["*"]; $0.allowCredentials = false }
-        #expect(without.preflight(origin: "http://localhost:3000", method: "GET", requestHeaders: ["x-a"], privateNetwork: false).refusal == nil)
-        #expect(without.preflight(origin: "http://localhost:3000", method: "GET", requestHeaders: ["authorization"], privateNetwork: false).refusal != nil)
+        #expect(
+            withCredentials.preflight(
+                origin: "http://localhost:3000",
+                method: "GET",
+                requestHeaders: ["x-a"],
+                privateNetwork: false
+            ).refusal != nil
+        )
+        let without = Self.policy {
+            $0.allowedHeaders = ["*"]
+            $0.allowCredentials = false
+        }
+        #expect(
+            without.preflight(
+                origin: "http://localhost:3000",
+                method: "GET",
+                requestHeaders: ["x-a"],
+                privateNetwork: false
+            ).refusal == nil
+        )
+        #expect(
+            without.preflight(
+                origin: "http://localhost:3000",
+                method: "GET",
+                requestHeaders: ["authorization"],
+                privateNetwork: false
+            ).refusal != nil
+        )
     }
 
     @Test("private network access is granted only when enabled")
@@ -116,7 +169,12 @@ struct CORSPolicyTests {
         let on = Self.policy { $0.allowPrivateNetwork = true }
             .preflight(origin: "http://localhost:3000", method: "GET", requestHeaders: [], privateNetwork: true)
         #expect(on.headers.contains { $0.name == "Access-Control-Allow-Private-Network" && $0.value == "true" })
-        let off = Self.policy().preflight(origin: "http://localhost:3000", method: "GET", requestHeaders: [], privateNetwork: true)
+        let off = Self.policy().preflight(
+            origin: "http://localhost:3000",
+            method: "GET",
+            requestHeaders: [],
+            privateNetwork: true
+        )
         #expect(!off.headers.contains { $0.name == "Access-Control-Allow-Private-Network" })
         #expect(off.refusal != nil)
     }

@@ -10,7 +10,10 @@ struct CORSResponseTests {
     func allowedActual() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let result = try await http(proxy.url + "/echo", headers: ["Origin: \(Self.origin)", "Authorization: Bearer t"])
+                let result = try await http(
+                    proxy.url + "/echo",
+                    headers: ["Origin: \(Self.origin)", "Authorization: Bearer t"]
+                )
                 #expect(result.status == 200)
                 #expect(result.headers("Access-Control-Allow-Origin") == [Self.origin])
                 #expect(result.header("Access-Control-Allow-Credentials") == "true")
@@ -35,10 +38,14 @@ struct CORSResponseTests {
                 #expect(result.status == 204)
                 #expect(result.header("Access-Control-Allow-Origin") == Self.origin)
                 #expect(result.header("Access-Control-Allow-Methods")?.contains("PATCH") == true)
-                #expect(result.header("Access-Control-Allow-Headers") == "Authorization, Content-Type, Procore-Company-Id")
+                #expect(
+                    result.header("Access-Control-Allow-Headers") == "Authorization, Content-Type, Procore-Company-Id"
+                )
                 #expect(result.header("Access-Control-Allow-Credentials") == "true")
                 #expect(result.header("Access-Control-Max-Age") == "600")
-                #expect(result.header("Vary") == "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
+                #expect(
+                    result.header("Vary") == "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+                )
                 #expect(upstream.requests.isEmpty)
             }
         }
@@ -51,12 +58,19 @@ struct CORSResponseTests {
                 let result = try await http(
                     proxy.url + "/x",
                     method: "OPTIONS",
-                    headers: ["Origin: \(Self.origin)", "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: x-secret"]
+                    headers: [
+                        "Origin: \(Self.origin)", "Access-Control-Request-Method: GET",
+                        "Access-Control-Request-Headers: x-secret",
+                    ]
                 )
                 #expect(result.header("Access-Control-Allow-Headers")?.lowercased().contains("x-secret") == false)
                 let line = try await proxy.logLine(containing: "cors.request=preflight")
                 #expect(line.contains("cors.refusal=header x-secret is not in cors.allowedHeaders"))
-                #expect(line.contains("Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response."))
+                #expect(
+                    line.contains(
+                        "Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response."
+                    )
+                )
                 #expect(upstream.requests.isEmpty)
             }
         }
@@ -74,7 +88,10 @@ struct CORSResponseTests {
         }
     }
 
-    @Test("upstream errors carry CORS headers too, so JavaScript can read a 401 or a 429", arguments: [401, 403, 429, 500, 503])
+    @Test(
+        "upstream errors carry CORS headers too, so JavaScript can read a 401 or a 429",
+        arguments: [401, 403, 429, 500, 503]
+    )
     func upstreamErrors(status: Int) async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
@@ -91,14 +108,18 @@ struct CORSResponseTests {
     func upstreamCORSReplaced() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let query = "Access-Control-Allow-Origin=*&Access-Control-Allow-Credentials=false&Access-Control-Expose-Headers=X-Internal&Vary=Accept-Encoding"
+                let query =
+                    "Access-Control-Allow-Origin=*&Access-Control-Allow-Credentials=false&Access-Control-Expose-Headers=X-Internal&Vary=Accept-Encoding"
                 let result = try await http(proxy.url + "/headers?" + query, headers: ["Origin: \(Self.origin)"])
                 #expect(result.headers("Access-Control-Allow-Origin") == [Self.origin])
                 #expect(result.headers("Access-Control-Allow-Credentials") == ["true"])
                 #expect(result.headers("Access-Control-Expose-Headers") == ["Total, Link, Retry-After"])
                 #expect(result.headers("Vary") == ["Accept-Encoding, Origin"])
                 let noOrigin = try await http(proxy.url + "/headers?" + query)
-                #expect(noOrigin.header("Access-Control-Allow-Origin") == nil, "upstream CORS headers are dropped even without Origin")
+                #expect(
+                    noOrigin.header("Access-Control-Allow-Origin") == nil,
+                    "upstream CORS headers are dropped even without Origin"
+                )
             }
         }
     }
@@ -131,13 +152,20 @@ struct CORSResponseTests {
         try await withUpstream { upstream in
             let cors = #"{"allowedOrigins": ["http://localhost:3000"], "disallowedOrigin": "omit-headers"}"#
             try await withProxy(testConfig(upstream: upstream.url, cors: cors)) { proxy in
-                let result = try await http(proxy.url + "/headers?Access-Control-Allow-Origin=*", headers: ["Origin: https://evil.example.net"])
+                let result = try await http(
+                    proxy.url + "/headers?Access-Control-Allow-Origin=*",
+                    headers: ["Origin: https://evil.example.net"]
+                )
                 #expect(result.status == 200)
                 #expect(result.header("Access-Control-Allow-Origin") == nil)
                 #expect(result.header("Vary") == "Origin")
                 #expect(upstream.requests.count == 1)
                 let line = try await proxy.logLine()
-                #expect(line.contains("chrome=Access to fetch at '\(proxy.url)/headers?Access-Control-Allow-Origin=*' from origin 'https://evil.example.net' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."))
+                #expect(
+                    line.contains(
+                        "chrome=Access to fetch at '\(proxy.url)/headers?Access-Control-Allow-Origin=*' from origin 'https://evil.example.net' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+                    )
+                )
             }
         }
     }
@@ -162,12 +190,17 @@ struct CORSResponseTests {
                 #expect(rebound.status == 403)
                 #expect(try rebound.json()["error"] as? String == "host_not_allowed")
                 let line = try await proxy.logLine()
-                #expect(line.contains("proxy.error=host_not_allowed") && line.contains("http.host=attacker.example.com:\(proxy.port)"), "\(line)")
+                #expect(
+                    line.contains("proxy.error=host_not_allowed")
+                        && line.contains("http.host=attacker.example.com:\(proxy.port)"),
+                    "\(line)"
+                )
                 let localhost = try await http(proxy.url + "/echo", headers: ["Host: localhost:\(proxy.port)"])
                 #expect(localhost.status == 200)
                 #expect(upstream.requests.count == 1)
             }
-            try await withProxy(testConfig(upstream: upstream.url, extra: #""allowedHosts": ["proxy.team.internal"]"#)) { proxy in
+            try await withProxy(testConfig(upstream: upstream.url, extra: #""allowedHosts": ["proxy.team.internal"]"#))
+            { proxy in
                 let listed = try await http(proxy.url + "/echo", headers: ["Host: proxy.team.internal"])
                 #expect(listed.status == 200)
                 let loopback = try await http(proxy.url + "/echo")
@@ -180,10 +213,17 @@ struct CORSResponseTests {
     func ownErrorsHaveCORS() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let wrongHost = try await http(proxy.url + "/echo", headers: ["Host: other.example", "Origin: \(Self.origin)"])
+                let wrongHost = try await http(
+                    proxy.url + "/echo",
+                    headers: ["Host: other.example", "Origin: \(Self.origin)"]
+                )
                 #expect(wrongHost.status == 403)
                 #expect(wrongHost.header("Access-Control-Allow-Origin") == Self.origin)
-                let health = try await http(proxy.url + "/__corsproxy/healthz", method: "POST", headers: ["Origin: \(Self.origin)"])
+                let health = try await http(
+                    proxy.url + "/__corsproxy/healthz",
+                    method: "POST",
+                    headers: ["Origin: \(Self.origin)"]
+                )
                 #expect(health.status == 405)
                 #expect(health.header("Access-Control-Allow-Origin") == Self.origin)
                 #expect(upstream.requests.isEmpty)

@@ -9,7 +9,10 @@ struct CORSRuleProxyTests {
         origin.isEmpty ? "Origin;" : "Origin: \(origin)"
     }
 
-    @Test("origins", arguments: Dictionary(grouping: CORSRules.origins, by: \.pattern).sorted { $0.key < $1.key }.map(\.value))
+    @Test(
+        "origins",
+        arguments: Dictionary(grouping: CORSRules.origins, by: \.pattern).sorted { $0.key < $1.key }.map(\.value)
+    )
     func origins(_ cases: [CORSRules.OriginCase]) async throws {
         let pattern = cases[0].pattern
         let cors = #"{"allowedOrigins": [\#(String(reflecting: pattern))]}"#
@@ -25,7 +28,10 @@ struct CORSRuleProxyTests {
                         #expect(result.header("Access-Control-Allow-Origin") == nil, "\(item.testDescription)")
                     }
                 }
-                #expect(upstream.requests.count == cases.filter(\.isAllowed).count, "refused origins never reach the upstream")
+                #expect(
+                    upstream.requests.count == cases.filter(\.isAllowed).count,
+                    "refused origins never reach the upstream"
+                )
             }
         }
     }
@@ -40,22 +46,38 @@ struct CORSRuleProxyTests {
                 let result = try await http(proxy.url + "/rest/v1.0/projects", method: "OPTIONS", headers: headers)
                 #expect(result.status == 204)
                 #expect(upstream.requests.isEmpty, "a preflight never reaches the upstream")
-                let allowedMethods = (result.header("Access-Control-Allow-Methods") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                let allowedHeaders = (result.header("Access-Control-Allow-Headers") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                let allowedMethods = (result.header("Access-Control-Allow-Methods") ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }
+                let allowedHeaders = (result.header("Access-Control-Allow-Headers") ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces).lowercased()
+                }
                 let credentials = result.header("Access-Control-Allow-Credentials") == "true"
                 // Judge the answer as Fetch does (CORS-preflight fetch, steps 7.x).
-                let methodOK = ["GET", "HEAD", "POST"].contains(item.method) || allowedMethods.contains(item.method)
+                let methodOK =
+                    ["GET", "HEAD", "POST"].contains(item.method) || allowedMethods.contains(item.method)
                     || (!credentials && allowedMethods.contains("*"))
-                let requested = item.headerLines.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+                let requested = item.headerLines.flatMap { $0.split(separator: ",") }.map {
+                    $0.trimmingCharacters(in: .whitespaces).lowercased()
+                }.filter { !$0.isEmpty }
                 let headersOK = requested.allSatisfy { name in
-                    allowedHeaders.contains(name) || (!credentials && allowedHeaders.contains("*") && name != "authorization")
+                    allowedHeaders.contains(name)
+                        || (!credentials && allowedHeaders.contains("*") && name != "authorization")
                 }
-                let privateNetworkOK = !item.privateNetwork || result.header("Access-Control-Allow-Private-Network") == "true"
-                let browserAccepts = result.header("Access-Control-Allow-Origin") == "http://localhost:3000" && methodOK && headersOK && privateNetworkOK
+                let privateNetworkOK =
+                    !item.privateNetwork || result.header("Access-Control-Allow-Private-Network") == "true"
+                let browserAccepts =
+                    result.header("Access-Control-Allow-Origin") == "http://localhost:3000" && methodOK && headersOK
+                    && privateNetworkOK
                 #expect(browserAccepts == (item.refusedBy == nil))
                 let line = try await proxy.logLine(containing: "cors.request=preflight")
                 if let reason = item.chromeReason {
-                    #expect(line.contains("has been blocked by CORS policy: Response to preflight request doesn't pass access control check: \(reason)"), "\(line)")
+                    #expect(
+                        line.contains(
+                            "has been blocked by CORS policy: Response to preflight request doesn't pass access control check: \(reason)"
+                        ),
+                        "\(line)"
+                    )
                 } else {
                     #expect(!line.contains("chrome="), "\(line)")
                 }
@@ -79,7 +101,10 @@ struct CORSRuleProxyTests {
         }
     }
 
-    @Test("the log names the near miss of a refused origin", arguments: CORSRules.nearMisses.map { [$0.origin, $0.hint] })
+    @Test(
+        "the log names the near miss of a refused origin",
+        arguments: CORSRules.nearMisses.map { [$0.origin, $0.hint] }
+    )
     func nearMiss(_ pair: [String]) async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url, cors: CORSRules.baseCORS)) { proxy in

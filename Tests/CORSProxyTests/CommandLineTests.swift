@@ -22,12 +22,16 @@ struct CommandLineTests {
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+            return (
+                process.terminationStatus, String(decoding: stdout, as: UTF8.self),
+                String(decoding: stderr, as: UTF8.self)
+            )
         }
     }
 
     static func writeTemporary(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString).json").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString).json")
+            .path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -53,7 +57,11 @@ struct CommandLineTests {
         )
         let warned = try await Self.corsproxy(["validate", "--config", broad])
         #expect(warned.status == 0, "warnings do not fail validation")
-        #expect(warned.stderr.hasPrefix("\(broad): warning: cors.allowedOrigins[0]: \"https://*.github.io\" spans the public suffix"))
+        #expect(
+            warned.stderr.hasPrefix(
+                "\(broad): warning: cors.allowedOrigins[0]: \"https://*.github.io\" spans the public suffix"
+            )
+        )
         let missing = try await Self.corsproxy(["validate", "--config", "/nonexistent/proxy.json"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("/nonexistent/proxy.json: cannot read the file"))
@@ -91,7 +99,9 @@ struct CommandLineTests {
         }
     }
 
-    @Test("--curl-loops N runs N curl threads (default one per event loop, at most that), and every connection forwards")
+    @Test(
+        "--curl-loops N runs N curl threads (default one per event loop, at most that), and every connection forwards"
+    )
     func curlLoops() async throws {
         /// The proxy's threads whose kernel name starts with `prefix`.
         func threads(of pid: Int32, prefix: String) throws -> Int {
@@ -106,7 +116,10 @@ struct CommandLineTests {
                 try await withProxyProcess(configJSON: config, arguments: arguments) { proxy in
                     let eventLoops = try threads(of: proxy.pid, prefix: "NIO-SGLTN")
                     #expect(eventLoops >= 1)
-                    #expect(try threads(of: proxy.pid, prefix: "corsproxy-curl") == expected ?? eventLoops, "\(arguments)")
+                    #expect(
+                        try threads(of: proxy.pid, prefix: "corsproxy-curl") == expected ?? eventLoops,
+                        "\(arguments)"
+                    )
                     // New connections go to the event loops in turn, so eight of them reach every curl loop.
                     let results = try await withThrowingTaskGroup(of: Int.self) { group in
                         for index in 0..<8 {
@@ -164,7 +177,10 @@ struct CommandLineTests {
 
     @Test(
         "a 256 MiB download and upload pass through with the proxy's resident memory within a few MiB of idle",
-        .disabled(if: ProcessInfo.processInfo.environment["CORSPROXY_SANITIZER"] != nil, "sanitizers multiply memory use")
+        .disabled(
+            if: ProcessInfo.processInfo.environment["CORSPROXY_SANITIZER"] != nil,
+            "sanitizers multiply memory use"
+        )
     )
     func boundedMemory() async throws {
         let size = 256 * 1024 * 1024

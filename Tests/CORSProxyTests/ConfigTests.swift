@@ -25,7 +25,11 @@ struct ConfigTests {
         #expect(config.listen == ListenAddress(host: "127.0.0.1", port: 8787))
         let routes = Dictionary(uniqueKeysWithValues: config.routes.map { ($0.prefix, $0.upstream.description) })
         #expect(routes == ["/oauth/": "https://login-sandbox.procore.com", "/": "https://sandbox.procore.com"])
-        #expect(config.cors.allowedOrigins.map(\.source) == ["http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:*"])
+        #expect(
+            config.cors.allowedOrigins.map(\.source) == [
+                "http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:*",
+            ]
+        )
         #expect(config.cors.allowedHeaders.contains("Procore-Company-Id"))
         #expect(config.cors.exposedHeaders.contains("X-Rate-Limit-Remaining"))
         #expect(config.cors.allowCredentials)
@@ -66,7 +70,9 @@ struct ConfigTests {
 
     @Test("unknown keys are reported with a did-you-mean")
     func unknownKeyHint() {
-        let lines = self.issues(#"{"routes": [{"prefix": "/", "upstream": "http://a"}], "cors": {"allowedorigins": []}}"#)
+        let lines = self.issues(
+            #"{"routes": [{"prefix": "/", "upstream": "http://a"}], "cors": {"allowedorigins": []}}"#
+        )
         #expect(lines == [#"proxy.json: cors.allowedorigins: unknown key (did you mean "allowedOrigins"?)"#])
     }
 
@@ -74,40 +80,68 @@ struct ConfigTests {
     func invalidJSON() {
         let lines = self.issues(#"{"routes": [}"#)
         #expect(lines == [#"proxy.json: not valid JSON: line 1, column 13: found "}" where a value should be"#])
-        #expect(self.issues("{\n  \"listen\": \"127.0.0.1:8787\"\n  \"routes\": []\n}") == [#"proxy.json: not valid JSON: line 3, column 3: found """ where "," or "}" should be"#])
-        #expect(self.issues(#"{"listen": "127.0.0.1:8787"} x"#) == ["proxy.json: not valid JSON: line 1, column 30: unexpected text after the document"])
-        #expect(self.issues(#"{"listen": tru}"#) == [#"proxy.json: not valid JSON: line 1, column 15: found "}" where "true" should be"#])
-        #expect(self.issues(#"{"listen": "127.0.0.1:87"#) == ["proxy.json: not valid JSON: line 1, column 25: the text ends inside a string"])
+        #expect(
+            self.issues("{\n  \"listen\": \"127.0.0.1:8787\"\n  \"routes\": []\n}") == [
+                #"proxy.json: not valid JSON: line 3, column 3: found """ where "," or "}" should be"#
+            ]
+        )
+        #expect(
+            self.issues(#"{"listen": "127.0.0.1:8787"} x"#) == [
+                "proxy.json: not valid JSON: line 1, column 30: unexpected text after the document"
+            ]
+        )
+        #expect(
+            self.issues(#"{"listen": tru}"#) == [
+                #"proxy.json: not valid JSON: line 1, column 15: found "}" where "true" should be"#
+            ]
+        )
+        #expect(
+            self.issues(#"{"listen": "127.0.0.1:87"#) == [
+                "proxy.json: not valid JSON: line 1, column 25: the text ends inside a string"
+            ]
+        )
     }
 
     @Test("\"*\" with credentials is refused")
     func wildcardWithCredentials() {
-        let lines = self.issues(#"{"routes": [{"prefix": "/", "upstream": "http://a"}], "cors": {"allowedOrigins": ["http://x.dev", "*"], "allowCredentials": true}}"#)
+        let lines = self.issues(
+            #"{"routes": [{"prefix": "/", "upstream": "http://a"}], "cors": {"allowedOrigins": ["http://x.dev", "*"], "allowCredentials": true}}"#
+        )
         #expect(lines.count == 1)
         #expect(lines[0].hasPrefix("proxy.json: cors.allowedOrigins[1]: \"*\" cannot be used with allowCredentials"))
     }
 
-    @Test("upstream URLs: http(s), host, optional port and base path; nothing else", arguments: [
-        ("https://sandbox.procore.com", "https://sandbox.procore.com"),
-        ("HTTPS://Sandbox.Procore.com:443/", "https://sandbox.procore.com"),
-        ("http://127.0.0.1:8080/base/", "http://127.0.0.1:8080/base"),
-        ("http://[::1]:9000", "http://[::1]:9000"),
-    ])
+    @Test(
+        "upstream URLs: http(s), host, optional port and base path; nothing else",
+        arguments: [
+            ("https://sandbox.procore.com", "https://sandbox.procore.com"),
+            ("HTTPS://Sandbox.Procore.com:443/", "https://sandbox.procore.com"),
+            ("http://127.0.0.1:8080/base/", "http://127.0.0.1:8080/base"),
+            ("http://[::1]:9000", "http://[::1]:9000"),
+        ]
+    )
     func upstreamURLs(input: String, expected: String) {
         #expect(UpstreamURL(input)?.description == expected)
     }
 
-    @Test("bad upstream URLs are refused", arguments: [
-        "sandbox.procore.com", "ftp://x", "https://user@host", "https://host/?q", "https://host/#f", "https://", "https://host:0",
-        "https://host:99999", "https://ho st",
-    ])
+    @Test(
+        "bad upstream URLs are refused",
+        arguments: [
+            "sandbox.procore.com", "ftp://x", "https://user@host", "https://host/?q", "https://host/#f", "https://",
+            "https://host:0",
+            "https://host:99999", "https://ho st",
+        ]
+    )
     func badUpstreamURLs(input: String) {
         #expect(UpstreamURL(input) == nil)
     }
 
-    @Test("listen addresses", arguments: [
-        ("127.0.0.1:8787", "127.0.0.1", 8787), ("[::1]:0", "::1", 0), ("localhost:3001", "localhost", 3001),
-    ])
+    @Test(
+        "listen addresses",
+        arguments: [
+            ("127.0.0.1:8787", "127.0.0.1", 8787), ("[::1]:0", "::1", 0), ("localhost:3001", "localhost", 3001),
+        ]
+    )
     func listenAddresses(input: String, host: String, port: Int) {
         #expect(ListenAddress(input) == ListenAddress(host: host, port: port))
     }

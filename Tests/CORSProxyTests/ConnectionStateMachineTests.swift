@@ -51,7 +51,9 @@ struct ConnectionStateMachineTests {
         }
     }
 
-    @Test("a local answer before the request's end: the body is drained, then the exchange ends and the connection idles")
+    @Test(
+        "a local answer before the request's end: the body is drained, then the exchange ends and the connection idles"
+    )
     func localAnswer() {
         var machine = Self.inExchange(Self.head(.POST))
         #expect(machine.exchange == .init(request: .receiving, response: .headReceived, keepsAlive: true))
@@ -525,7 +527,10 @@ struct ConnectionStateMachineTests {
                 timeouts: .init(clientHeader: .seconds(1), idle: nil),
                 now: .uptimeNanoseconds(0)
             )
-            _ = machine.requestPartReceived(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")), now: .uptimeNanoseconds(0))
+            _ = machine.requestPartReceived(
+                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")),
+                now: .uptimeNanoseconds(0)
+            )
             _ = machine.responseEnded(now: .uptimeNanoseconds(0))
         }
         await #expect(processExitsWith: .failure) {
@@ -533,7 +538,10 @@ struct ConnectionStateMachineTests {
                 timeouts: .init(clientHeader: .seconds(1), idle: nil),
                 now: .uptimeNanoseconds(0)
             )
-            _ = machine.requestPartReceived(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")), now: .uptimeNanoseconds(0))
+            _ = machine.requestPartReceived(
+                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")),
+                now: .uptimeNanoseconds(0)
+            )
             _ = machine.answerLocally(closesConnection: false)
             _ = machine.answerLocally(closesConnection: false)
         }
@@ -542,7 +550,10 @@ struct ConnectionStateMachineTests {
                 timeouts: .init(clientHeader: .seconds(1), idle: nil),
                 now: .uptimeNanoseconds(0)
             )
-            _ = machine.requestPartReceived(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")), now: .uptimeNanoseconds(0))
+            _ = machine.requestPartReceived(
+                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")),
+                now: .uptimeNanoseconds(0)
+            )
             _ = machine.upstreamHeadWritten(closesConnection: false, now: .uptimeNanoseconds(0))
         }
         await #expect(processExitsWith: .failure) {
@@ -550,7 +561,10 @@ struct ConnectionStateMachineTests {
                 timeouts: .init(clientHeader: .seconds(1), idle: nil),
                 now: .uptimeNanoseconds(0)
             )
-            _ = machine.requestPartReceived(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")), now: .uptimeNanoseconds(0))
+            _ = machine.requestPartReceived(
+                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")),
+                now: .uptimeNanoseconds(0)
+            )
             _ = machine.upstreamFailed()
         }
         await #expect(processExitsWith: .failure) {
@@ -558,7 +572,10 @@ struct ConnectionStateMachineTests {
                 timeouts: .init(clientHeader: .seconds(1), idle: nil),
                 now: .uptimeNanoseconds(0)
             )
-            _ = machine.requestPartReceived(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")), now: .uptimeNanoseconds(0))
+            _ = machine.requestPartReceived(
+                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")),
+                now: .uptimeNanoseconds(0)
+            )
             _ = machine.answerLocally(closesConnection: true)
             _ = machine.requestBodyTooLarge()
         }

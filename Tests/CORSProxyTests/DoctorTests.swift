@@ -6,7 +6,11 @@ import Testing
 /// The browser model, pure: preflight decisions and verdicts.
 @Suite("Browser model")
 struct BrowserModelTests {
-    static func model(method: String = "GET", headers: [(String, String)] = [], credentials: Bool = false) -> BrowserModel {
+    static func model(
+        method: String = "GET",
+        headers: [(String, String)] = [],
+        credentials: Bool = false
+    ) -> BrowserModel {
         BrowserModel(
             request: .init(
                 url: "http://127.0.0.1:8787/rest/v1.0/me",
@@ -18,56 +22,120 @@ struct BrowserModelTests {
         )
     }
 
-    @Test("a preflight is needed for other methods and unsafelisted headers", arguments: [
-        ("GET", [], false), ("POST", [("Content-Type", "text/plain; charset=utf-8")], false), ("HEAD", [("Accept", "application/json")], false),
-        ("PUT", [], true), ("patch", [], true), ("GET", [("Authorization", "Bearer x")], true),
-        ("POST", [("Content-Type", "application/json")], true), ("GET", [("Accept-Language", "en-US,en;q=0.9")], false),
-        ("GET", [("Accept", "text/\"html\"")], true), ("GET", [("Procore-Company-Id", "1")], true),
-    ] as [(String, [(String, String)], Bool)])
+    @Test(
+        "a preflight is needed for other methods and unsafelisted headers",
+        arguments: [
+            ("GET", [], false), ("POST", [("Content-Type", "text/plain; charset=utf-8")], false),
+            ("HEAD", [("Accept", "application/json")], false),
+            ("PUT", [], true), ("patch", [], true), ("GET", [("Authorization", "Bearer x")], true),
+            ("POST", [("Content-Type", "application/json")], true),
+            ("GET", [("Accept-Language", "en-US,en;q=0.9")], false),
+            ("GET", [("Accept", "text/\"html\"")], true), ("GET", [("Procore-Company-Id", "1")], true),
+        ] as [(String, [(String, String)], Bool)]
+    )
     func needsPreflight(method: String, headers: [(String, String)], expected: Bool) {
         #expect(Self.model(method: method, headers: headers).needsPreflight == expected)
     }
 
     @Test("the preflight lists unsafelisted header names, lowercased and sorted")
     func preflightHeaders() {
-        let model = Self.model(method: "patch", headers: [("Procore-Company-Id", "1"), ("Authorization", "x"), ("Accept", "*/*")])
-        #expect(model.preflightHeaders.map(\.value) == ["http://localhost:3000", "patch", "authorization,procore-company-id"])
+        let model = Self.model(
+            method: "patch",
+            headers: [("Procore-Company-Id", "1"), ("Authorization", "x"), ("Accept", "*/*")]
+        )
+        #expect(
+            model.preflightHeaders.map(\.value) == [
+                "http://localhost:3000", "patch", "authorization,procore-company-id",
+            ]
+        )
     }
 
-    @Test("verdicts and the messages browsers print", arguments: [
-        ([("Vary", "Origin")], 200, false, "No 'Access-Control-Allow-Origin' header is present on the requested resource."),
-        ([("Access-Control-Allow-Origin", "http://localhost:3001")], 200, false, "has a value 'http://localhost:3001' that is not equal to the supplied origin."),
-        ([("Access-Control-Allow-Origin", "http://localhost:3000"), ("Access-Control-Allow-Origin", "*")], 200, false, "contains multiple values"),
-        ([("Access-Control-Allow-Origin", "*")], 200, true, "must not be the wildcard '*' when the request's credentials mode is 'include'."),
-        ([("Access-Control-Allow-Origin", "http://localhost:3000")], 200, true, "The value of the 'Access-Control-Allow-Credentials' header in the response is '' which must be 'true'"),
-        ([("Access-Control-Allow-Origin", "*")], 403, false, ""),
-        ([("Access-Control-Allow-Origin", "http://localhost:3000"), ("Access-Control-Allow-Credentials", "true")], 500, true, ""),
-    ] as [([(String, String)], Int, Bool, String)])
+    @Test(
+        "verdicts and the messages browsers print",
+        arguments: [
+            (
+                [("Vary", "Origin")], 200, false,
+                "No 'Access-Control-Allow-Origin' header is present on the requested resource."
+            ),
+            (
+                [("Access-Control-Allow-Origin", "http://localhost:3001")], 200, false,
+                "has a value 'http://localhost:3001' that is not equal to the supplied origin."
+            ),
+            (
+                [("Access-Control-Allow-Origin", "http://localhost:3000"), ("Access-Control-Allow-Origin", "*")], 200,
+                false, "contains multiple values"
+            ),
+            (
+                [("Access-Control-Allow-Origin", "*")], 200, true,
+                "must not be the wildcard '*' when the request's credentials mode is 'include'."
+            ),
+            (
+                [("Access-Control-Allow-Origin", "http://localhost:3000")], 200, true,
+                "The value of the 'Access-Control-Allow-Credentials' header in the response is '' which must be 'true'"
+            ),
+            ([("Access-Control-Allow-Origin", "*")], 403, false, ""),
+            (
+                [
+                    ("Access-Control-Allow-Origin", "http://localhost:3000"),
+                    ("Access-Control-Allow-Credentials", "true"),
+                ], 500, true, ""
+            ),
+        ] as [([(String, String)], Int, Bool, String)]
+    )
     func actualVerdicts(headers: [(String, String)], status: Int, credentials: Bool, message: String) {
         let model = Self.model(credentials: credentials)
         let verdict = model.judgeActual(.init(status: status, headers: headers.map { (name: $0.0, value: $0.1) }))
         if message.isEmpty {
             #expect(verdict.isAllowed, "any status is readable once the CORS check passes")
         } else {
-            #expect(model.chromeMessage(verdict)?.hasPrefix("Access to fetch at 'http://127.0.0.1:8787/rest/v1.0/me' from origin 'http://localhost:3000' has been blocked by CORS policy: ") == true)
-            #expect(model.chromeMessage(verdict)?.contains(message) == true, "\(String(describing: model.chromeMessage(verdict)))")
+            #expect(
+                model.chromeMessage(verdict)?.hasPrefix(
+                    "Access to fetch at 'http://127.0.0.1:8787/rest/v1.0/me' from origin 'http://localhost:3000' has been blocked by CORS policy: "
+                ) == true
+            )
+            #expect(
+                model.chromeMessage(verdict)?.contains(message) == true,
+                "\(String(describing: model.chromeMessage(verdict)))"
+            )
         }
     }
 
     @Test("preflight verdicts: status, methods, headers")
     func preflightVerdicts() {
         let model = Self.model(method: "PUT", headers: [("Authorization", "x"), ("X-Custom", "1")], credentials: true)
-        let allow: [(name: String, value: String)] = [("Access-Control-Allow-Origin", "http://localhost:3000"), ("Access-Control-Allow-Credentials", "true")]
+        let allow: [(name: String, value: String)] = [
+            ("Access-Control-Allow-Origin", "http://localhost:3000"), ("Access-Control-Allow-Credentials", "true"),
+        ]
         #expect(model.judgePreflight(.init(status: 403, headers: allow)).failure == .preflightStatus(403))
         #expect(model.judgePreflight(.init(status: 302, headers: allow)).failure == .preflightRedirect)
-        #expect(model.judgePreflight(.init(status: 204, headers: allow + [("Access-Control-Allow-Methods", "GET, POST")])).failure == .methodNotAllowed("PUT"))
-        #expect(model.judgePreflight(.init(status: 204, headers: allow + [("Access-Control-Allow-Methods", "*")])).failure == .methodNotAllowed("PUT"))
+        #expect(
+            model.judgePreflight(.init(status: 204, headers: allow + [("Access-Control-Allow-Methods", "GET, POST")]))
+                .failure == .methodNotAllowed("PUT")
+        )
+        #expect(
+            model.judgePreflight(.init(status: 204, headers: allow + [("Access-Control-Allow-Methods", "*")])).failure
+                == .methodNotAllowed("PUT")
+        )
         let methods = allow + [("Access-Control-Allow-Methods", "PUT")]
-        #expect(model.judgePreflight(.init(status: 204, headers: methods + [("Access-Control-Allow-Headers", "authorization")])).failure == .headerNotAllowed("x-custom"))
-        #expect(model.judgePreflight(.init(status: 204, headers: methods + [("Access-Control-Allow-Headers", "*")])).failure == .headerNotAllowed("authorization"))
-        #expect(model.judgePreflight(.init(status: 204, headers: methods + [("Access-Control-Allow-Headers", "Authorization, X-Custom")])).isAllowed)
+        #expect(
+            model.judgePreflight(
+                .init(status: 204, headers: methods + [("Access-Control-Allow-Headers", "authorization")])
+            ).failure == .headerNotAllowed("x-custom")
+        )
+        #expect(
+            model.judgePreflight(.init(status: 204, headers: methods + [("Access-Control-Allow-Headers", "*")])).failure
+                == .headerNotAllowed("authorization")
+        )
+        #expect(
+            model.judgePreflight(
+                .init(status: 204, headers: methods + [("Access-Control-Allow-Headers", "Authorization, X-Custom")])
+            ).isAllowed
+        )
         let firefox = model.firefoxMessage(model.judgePreflight(.init(status: 403, headers: allow)), status: 403)
-        #expect(firefox == "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://127.0.0.1:8787/rest/v1.0/me. (Reason: CORS preflight response did not succeed). Status code: 403.")
+        #expect(
+            firefox
+                == "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://127.0.0.1:8787/rest/v1.0/me. (Reason: CORS preflight response did not succeed). Status code: 403."
+        )
     }
 }
 
@@ -83,7 +151,10 @@ struct DoctorTests {
     func allowed() async throws {
         try await withUpstream { upstream in
             try await withProxyProcess(configJSON: testConfig(upstream: upstream.url)) { proxy in
-                let result = try await Self.doctor([proxy.url + "/echo", "--origin", "http://localhost:3000", "-H", "Authorization: Bearer t", "--credentials"])
+                let result = try await Self.doctor([
+                    proxy.url + "/echo", "--origin", "http://localhost:3000", "-H", "Authorization: Bearer t",
+                    "--credentials",
+                ])
                 _ = try await proxy.stop()
                 #expect(result.status == 0, "\(result.output)")
                 #expect(result.output.contains("preflight: needed (headers authorization are not CORS-safelisted)"))
@@ -93,11 +164,26 @@ struct DoctorTests {
         }
     }
 
-    @Test("blocked: exit 1 with the rule and both browsers' messages", arguments: [
-        (["--origin", "http://localhost:3001"], "Response to preflight request doesn't pass access control check: No 'Access-Control-Allow-Origin' header", "(Reason: CORS header ‘Access-Control-Allow-Origin’ missing). Status code: 403."),
-        (["--origin", "http://localhost:3000", "-H", "X-Secret: 1"], "Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response.", "header ‘x-secret’ is not allowed"),
-        (["--origin", "http://localhost:3000", "--method", "PROPFIND"], "Method PROPFIND is not allowed by Access-Control-Allow-Methods in preflight response.", "Did not find method"),
-    ])
+    @Test(
+        "blocked: exit 1 with the rule and both browsers' messages",
+        arguments: [
+            (
+                ["--origin", "http://localhost:3001"],
+                "Response to preflight request doesn't pass access control check: No 'Access-Control-Allow-Origin' header",
+                "(Reason: CORS header ‘Access-Control-Allow-Origin’ missing). Status code: 403."
+            ),
+            (
+                ["--origin", "http://localhost:3000", "-H", "X-Secret: 1"],
+                "Request header field x-secret is not allowed by Access-Control-Allow-Headers in preflight response.",
+                "header ‘x-secret’ is not allowed"
+            ),
+            (
+                ["--origin", "http://localhost:3000", "--method", "PROPFIND"],
+                "Method PROPFIND is not allowed by Access-Control-Allow-Methods in preflight response.",
+                "Did not find method"
+            ),
+        ]
+    )
     func blocked(arguments: [String], chrome: String, firefox: String) async throws {
         try await withUpstream { upstream in
             try await withProxyProcess(configJSON: testConfig(upstream: upstream.url)) { proxy in
@@ -117,7 +203,11 @@ struct DoctorTests {
             let result = try await Self.doctor([upstream.url + "/echo", "--origin", "http://localhost:3000"])
             #expect(result.status == 1)
             #expect(result.output.contains("preflight: not needed"))
-            #expect(result.output.contains("has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."))
+            #expect(
+                result.output.contains(
+                    "has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+                )
+            )
             #expect(upstream.requests.map(\.method) == ["GET"])
         }
     }
@@ -133,7 +223,9 @@ struct DoctorTests {
 
     @Test("bad arguments are refused clearly")
     func badArguments() async throws {
-        let result = try await CommandLineTests.corsproxy(["doctor", "http://127.0.0.1:1/", "--origin", "localhost:3000"])
+        let result = try await CommandLineTests.corsproxy([
+            "doctor", "http://127.0.0.1:1/", "--origin", "localhost:3000",
+        ])
         #expect(result.status != 0)
         #expect(result.stderr.contains("is not an origin"))
     }

@@ -26,14 +26,21 @@ struct ForwardingTests {
         func has(_ name: String) -> Bool { self.header(name) != nil }
     }
 
-    @Test("any method reaches the upstream with the path and query byte for byte", arguments: [
-        "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND",
-    ])
+    @Test(
+        "any method reaches the upstream with the path and query byte for byte",
+        arguments: [
+            "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND",
+        ]
+    )
     func methods(method: String) async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
                 let target = "/echo/rest/v1.0/projects?company_id=42&q=a%2Fb+c&&empty=&x=%E2%9C%93"
-                let result = try await http(proxy.url + target, method: method, headers: ["Origin: http://localhost:3000"])
+                let result = try await http(
+                    proxy.url + target,
+                    method: method,
+                    headers: ["Origin: http://localhost:3000"]
+                )
                 #expect(result.status == 200)
                 let echo = try Echo(result)
                 #expect(echo.method == method)
@@ -46,7 +53,9 @@ struct ForwardingTests {
     func reusedHandles() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let body = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString)").path
+                let body = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "corsproxy-\(UUID().uuidString)"
+                ).path
                 try Data(repeating: 7, count: 3000).write(to: URL(fileURLWithPath: body))
                 defer { try? FileManager.default.removeItem(atPath: body) }
                 // One request at a time, so each transfer takes the handle the last one left: HEAD sets NOBODY,
@@ -137,7 +146,10 @@ struct ForwardingTests {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
                 // The body "headers" is not gzip at all: a decoding proxy would fail or change it.
-                let result = try await http(proxy.url + "/headers?Content-Encoding=gzip", headers: ["Accept-Encoding: gzip"])
+                let result = try await http(
+                    proxy.url + "/headers?Content-Encoding=gzip",
+                    headers: ["Accept-Encoding: gzip"]
+                )
                 #expect(result.status == 200)
                 #expect(result.header("Content-Encoding") == "gzip")
                 #expect(result.text == "headers")
@@ -150,7 +162,11 @@ struct ForwardingTests {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
                 let onUpstream = "\(upstream.url)/echo/next?page=2"
-                let result = try await http(proxy.url + "/redirect?to=" + onUpstream.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+                let result = try await http(
+                    proxy.url + "/redirect?to=" + onUpstream.addingPercentEncoding(
+                        withAllowedCharacters: .alphanumerics
+                    )!
+                )
                 #expect(result.status == 302)
                 #expect(result.header("Location") == "\(proxy.url)/echo/next?page=2")
                 let elsewhere = try await http(proxy.url + "/redirect?to=https%3A%2F%2Flogin.example.com%2Fx")
@@ -165,11 +181,15 @@ struct ForwardingTests {
     func linkRewriting() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let link = "<\(upstream.url)/rest/v1.0/projects?page=2>; rel=\"next\", <https://x.example/y>; rel=\"help\""
+                let link =
+                    "<\(upstream.url)/rest/v1.0/projects?page=2>; rel=\"next\", <https://x.example/y>; rel=\"help\""
                 let result = try await http(
                     proxy.url + "/headers?Link=" + link.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 )
-                #expect(result.header("Link") == "<\(proxy.url)/rest/v1.0/projects?page=2>; rel=\"next\", <https://x.example/y>; rel=\"help\"")
+                #expect(
+                    result.header("Link")
+                        == "<\(proxy.url)/rest/v1.0/projects?page=2>; rel=\"next\", <https://x.example/y>; rel=\"help\""
+                )
             }
         }
     }
@@ -184,7 +204,11 @@ struct ForwardingTests {
             try await withProxy(config) { proxy in
                 let echo = try Echo(try await http(proxy.url + "/api/echo?x=1"))
                 #expect(echo.uri == "/echo?x=1")
-                let redirect = try await http(proxy.url + "/api/redirect?to=" + "\(upstream.url)/echo/2".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+                let redirect = try await http(
+                    proxy.url + "/api/redirect?to=" + "\(upstream.url)/echo/2".addingPercentEncoding(
+                        withAllowedCharacters: .alphanumerics
+                    )!
+                )
                 #expect(redirect.header("Location") == "\(proxy.url)/api/echo/2")
                 let none = try await http(proxy.url + "/other", headers: ["Origin: http://localhost:3000"])
                 #expect(none.status == 404)
@@ -193,7 +217,10 @@ struct ForwardingTests {
         }
     }
 
-    @Test("upstream connections are kept alive and reused across requests: at most one per curl loop", arguments: [1, 2])
+    @Test(
+        "upstream connections are kept alive and reused across requests: at most one per curl loop",
+        arguments: [1, 2]
+    )
     func connectionReuse(curlLoops: Int) async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url), curlLoops: curlLoops) { proxy in
@@ -233,7 +260,14 @@ struct ForwardingTests {
                 let sized = try Echo(try await http(proxy.url + "/echo", method: "POST", bodyFile: file))
                 #expect(sized.bodyLength == 100_000)
                 #expect(sized.header("Content-Length") == "100000")
-                let chunked = try Echo(try await http(proxy.url + "/echo", method: "PUT", headers: ["Transfer-Encoding: chunked"], bodyFile: file))
+                let chunked = try Echo(
+                    try await http(
+                        proxy.url + "/echo",
+                        method: "PUT",
+                        headers: ["Transfer-Encoding: chunked"],
+                        bodyFile: file
+                    )
+                )
                 #expect(chunked.bodyLength == 100_000)
                 #expect(chunked.header("Transfer-Encoding") == "chunked")
                 let empty = try Echo(try await http(proxy.url + "/echo", method: "POST"))

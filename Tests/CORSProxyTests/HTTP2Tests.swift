@@ -18,11 +18,17 @@ struct HTTP2Tests {
     /// Sends `count` concurrent requests through the proxy (curl --parallel) and returns each response's
     /// `X-Connection` and `X-Protocol` from nginx.
     static func burst(_ proxy: RunningProxy, count: Int) async throws -> [(connection: String, protocol: String)] {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-burst-\(UUID().uuidString)").path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "corsproxy-burst-\(UUID().uuidString)"
+        ).path
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let urls = (0..<count).flatMap { ["-o", "/dev/null", "\(proxy.url)/item/\($0)"] }
-        let arguments = ["-sS", "--parallel", "--parallel-immediate", "--parallel-max", "\(count)", "-w", "%header{x-connection} %header{x-protocol} %{http_code}\\n"] + urls
+        let arguments =
+            [
+                "-sS", "--parallel", "--parallel-immediate", "--parallel-max", "\(count)", "-w",
+                "%header{x-connection} %header{x-protocol} %{http_code}\\n",
+            ] + urls
         try await run("/usr/bin/curl", arguments, stdout: try FileHandle(forWritingTo: URL(fileURLWithPath: output)))
         let text = try String(contentsOfFile: output, encoding: .utf8)
         return text.split(separator: "\n").map { line in
@@ -41,7 +47,10 @@ struct HTTP2Tests {
             let responses = try await Self.burst(proxy, count: 20)
             #expect(responses.count == 20)
             #expect(responses.allSatisfy { $0.protocol == "HTTP/2.0" })
-            #expect((1...curlLoops).contains(Set(responses.map(\.connection)).count), "\(responses.map(\.connection)) \(proxy.logLines.filter { !$0.contains("status=200") })")
+            #expect(
+                (1...curlLoops).contains(Set(responses.map(\.connection)).count),
+                "\(responses.map(\.connection)) \(proxy.logLines.filter { !$0.contains("status=200") })"
+            )
         }
     }
 
@@ -56,9 +65,12 @@ struct HTTP2Tests {
         }
     }
 
-    @Test("an https upstream with a certificate for another host, or an expired one → 502 naming the TLS cause", arguments: [
-        (TestCertificate.wrongHost, "subject name"), (TestCertificate.expired, "expired"),
-    ])
+    @Test(
+        "an https upstream with a certificate for another host, or an expired one → 502 naming the TLS cause",
+        arguments: [
+            (TestCertificate.wrongHost, "subject name"), (TestCertificate.expired, "expired"),
+        ]
+    )
     func badCertificates(certificate: TestCertificate, cause: String) async throws {
         let nginx = try await Nginx.start(server: Self.server, tls: true, certificate: certificate)
         defer { nginx.stop() }

@@ -163,12 +163,13 @@ struct HeaderFilterTests {
             forwardCookies: forwardCookies,
             dropsContentLength: dropsContentLength
         ) { kind, value in
-            let name = switch kind {
-            case .location: "location"
-            case .contentLocation: "content-location"
-            case .link: "link"
-            default: "other"
-            }
+            let name =
+                switch kind {
+                case .location: "location"
+                case .contentLocation: "content-location"
+                case .link: "link"
+                default: "other"
+                }
             rewritten.append("\(name) \(value)")
             return "rewritten(\(value))"
         }

@@ -12,30 +12,62 @@ struct HostileInputTests {
         ("a header name with a space", "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n", 400),
         ("a header without a colon", "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nNoColon\r\n\r\n", 400),
         ("a bare CR inside a header value", "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\rInjected: 1\r\n\r\n", 400),
-        ("Content-Length and Transfer-Encoding together", "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-        ("two different Content-Lengths", "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400),
+        (
+            "Content-Length and Transfer-Encoding together",
+            "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400
+        ),
+        (
+            "two different Content-Lengths",
+            "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400
+        ),
         ("obsolete line folding", "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Folded: a\r\n b\r\n\r\n", 400),
         ("a negative Content-Length", "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n", 400),
-        ("a bad chunk size", "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
-        ("an absolute-form target (forward-proxy use)", "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\n\r\n", 400),
+        (
+            "a bad chunk size",
+            "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400
+        ),
+        (
+            "an absolute-form target (forward-proxy use)",
+            "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\n\r\n", 400
+        ),
         ("CONNECT (tunnelling)", "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n", 400),
         ("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
         ("no Host in HTTP/1.1", "GET /echo HTTP/1.1\r\n\r\n", 400),
         // RFC 9112 §3.2: more than one Host field line is answered 400.
         ("two Host headers", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
-        ("two Host headers, the second a stranger", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: attacker.example\r\n\r\n", 400),
+        (
+            "two Host headers, the second a stranger",
+            "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: attacker.example\r\n\r\n", 400
+        ),
         ("a spoofed Host", "GET /echo HTTP/1.1\r\nHost: attacker.example\r\n\r\n", 403),
-        ("an allowed host name with junk for a port", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:80@attacker.example\r\n\r\n", 403),
-        ("an oversized header", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(String(repeating: "a", count: 70_000))\r\n\r\n", 431),
-        ("too many headers in total", "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (0..<2000).map { "X-H\($0): \(String(repeating: "b", count: 40))\r\n" }.joined() + "\r\n", 431),
-        ("a body over limits.maxBodyBytes (Content-Length)", "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n", 413),
+        (
+            "an allowed host name with junk for a port",
+            "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:80@attacker.example\r\n\r\n", 403
+        ),
+        (
+            "an oversized header",
+            "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(String(repeating: "a", count: 70_000))\r\n\r\n", 431
+        ),
+        (
+            "too many headers in total",
+            "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + (0..<2000).map { "X-H\($0): \(String(repeating: "b", count: 40))\r\n" }.joined() + "\r\n", 431
+        ),
+        (
+            "a body over limits.maxBodyBytes (Content-Length)",
+            "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n", 413
+        ),
     ]
 
     static func config(_ upstream: String) -> String {
         testConfig(upstream: upstream, extra: #""limits": {"maxBodyBytes": 1000000}"#)
     }
 
-    @Test("refused with a clear status, nothing forwarded, the proxy keeps serving", arguments: Self.requests.map { [$0.name, $0.raw, String($0.status)] })
+    @Test(
+        "refused with a clear status, nothing forwarded, the proxy keeps serving",
+        arguments: Self.requests.map { [$0.name, $0.raw, String($0.status)] }
+    )
     func refused(_ item: [String]) async throws {
         try await withUpstream { upstream in
             try await withProxy(Self.config(upstream.url)) { proxy in
@@ -44,7 +76,9 @@ struct HostileInputTests {
                 // A broken chunk is only seen after the head was forwarded: the transfer is cancelled, so the
                 // upstream never receives a complete request. Every other case is refused on its head.
                 if item[0] == "a bad chunk size" {
-                    try await upstream.waitFor("the cancelled transfer's connection to close") { $0.connectionsClosed == $0.connectionsOpened }
+                    try await upstream.waitFor("the cancelled transfer's connection to close") {
+                        $0.connectionsClosed == $0.connectionsOpened
+                    }
                     #expect(upstream.requests.isEmpty)
                 } else {
                     #expect(upstream.connectionsOpened == 0, "\(item[0]) must not reach the upstream")
@@ -55,7 +89,9 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a malformed request pipelined behind one still waiting for its upstream never gets its 400 read as that one's answer")
+    @Test(
+        "a malformed request pipelined behind one still waiting for its upstream never gets its 400 read as that one's answer"
+    )
     func malformedBehindPending() async throws {
         try await withUpstream { upstream in
             try await withProxy(Self.config(upstream.url)) { proxy in
@@ -77,7 +113,12 @@ struct HostileInputTests {
         defer { try? FileManager.default.removeItem(atPath: file) }
         try await withUpstream { upstream in
             try await withProxy(Self.config(upstream.url)) { proxy in
-                let result = try await http(proxy.url + "/slow-read/upload", method: "POST", headers: ["Transfer-Encoding: chunked", "Origin: http://localhost:3000"], bodyFile: file)
+                let result = try await http(
+                    proxy.url + "/slow-read/upload",
+                    method: "POST",
+                    headers: ["Transfer-Encoding: chunked", "Origin: http://localhost:3000"],
+                    bodyFile: file
+                )
                 #expect(result.status == 413)
                 #expect(result.header("Access-Control-Allow-Origin") == "http://localhost:3000")
                 #expect(try result.json()["error"] as? String == "body_too_large")
@@ -102,11 +143,19 @@ struct HostileInputTests {
     @Test("a slow-loris client that never finishes its head is disconnected after timeouts.clientHeader")
     func slowLoris() async throws {
         try await withUpstream { upstream in
-            try await withProxy(testConfig(upstream: upstream.url, extra: #""timeouts": {"clientHeader": 0.5}"#)) { proxy in
+            try await withProxy(testConfig(upstream: upstream.url, extra: #""timeouts": {"clientHeader": 0.5}"#)) {
+                proxy in
                 let started = ContinuousClock.now
-                let answer = try await rawExchange(port: proxy.port, "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", timeout: .seconds(10))
+                let answer = try await rawExchange(
+                    port: proxy.port,
+                    "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+                    timeout: .seconds(10)
+                )
                 #expect(answer.isEmpty)
-                #expect(ContinuousClock.now - started < .seconds(8), "closed by the proxy, not by the test's own timeout")
+                #expect(
+                    ContinuousClock.now - started < .seconds(8),
+                    "closed by the proxy, not by the test's own timeout"
+                )
                 #expect(upstream.connectionsOpened == 0)
             }
         }
@@ -119,8 +168,13 @@ struct HostileInputTests {
                 // Send a request and never read: the socket buffers fill, the proxy pauses, then gives up.
                 let socket = try RawClient(port: proxy.port)
                 try socket.send("GET /infinite HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                try await upstream.waitFor("the upstream connection to close", timeout: .seconds(15)) { $0.connectionsClosed == 1 }
-                #expect(upstream.bytesStreamed < 64 * 1024 * 1024, "bounded by back-pressure: \(upstream.bytesStreamed)")
+                try await upstream.waitFor("the upstream connection to close", timeout: .seconds(15)) {
+                    $0.connectionsClosed == 1
+                }
+                #expect(
+                    upstream.bytesStreamed < 64 * 1024 * 1024,
+                    "bounded by back-pressure: \(upstream.bytesStreamed)"
+                )
                 let line = try await proxy.logLine()
                 #expect(line.contains("client stopped reading"))
                 socket.close()

@@ -22,7 +22,10 @@ struct OpenProxyTests {
                         let result = try await http(proxy.url + path, extra: ["--path-as-is"])
                         #expect([200, 400, 404].contains(result.status), "\(path): \(result.status)")
                     }
-                    let raw = try await rawExchange(port: proxy.port, "GET http://\(evilHost)/ HTTP/1.1\r\nHost: \(evilHost)\r\n\r\n")
+                    let raw = try await rawExchange(
+                        port: proxy.port,
+                        "GET http://\(evilHost)/ HTTP/1.1\r\nHost: \(evilHost)\r\n\r\n"
+                    )
                     #expect(raw.hasPrefix("HTTP/1.1 4"))
                 }
                 #expect(evil.connectionsOpened == 0, "the proxy contacted a host it was not configured for")
@@ -38,7 +41,10 @@ struct OpenProxyTests {
                 let evilHost = "127.0.0.1:\(evil.port)"
                 let config = testConfig(upstream: upstream.url, extra: #""allowedHosts": ["127.0.0.1"]"#)
                 try await withProxy(config) { proxy in
-                    for headers in [["X-Forwarded-Host: \(evilHost)"], ["Host: \(evilHost)"], ["Forwarded: host=\(evilHost)"], ["X-Original-URL: http://\(evilHost)/"]] {
+                    for headers in [
+                        ["X-Forwarded-Host: \(evilHost)"], ["Host: \(evilHost)"], ["Forwarded: host=\(evilHost)"],
+                        ["X-Original-URL: http://\(evilHost)/"],
+                    ] {
                         let result = try await http(proxy.url + "/echo", headers: headers)
                         #expect(result.status == 200)
                     }

@@ -5,7 +5,9 @@ import Testing
 @Suite("Protocol hygiene")
 struct ProtocolHygieneTests {
     static func hasIMFFixdate(_ head: String) -> Bool {
-        head.contains(/\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n/)
+        head.contains(
+            /\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n/
+        )
     }
 
     /// The head of a raw answer: everything up to the blank line.
@@ -28,25 +30,39 @@ struct ProtocolHygieneTests {
                 try await withProxy(config) { proxy in
                     let cases: [(String, String)] = [
                         ("200", "GET /__corsproxy/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
-                        ("204", "OPTIONS /api/x HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\nAccess-Control-Request-Method: PUT\r\n\r\n"),
+                        (
+                            "204",
+                            "OPTIONS /api/x HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\nAccess-Control-Request-Method: PUT\r\n\r\n"
+                        ),
                         ("400", "GET /api/x HTTP/1.1\r\nBad Header: x\r\n\r\n"),
                         ("403", "GET /api/x HTTP/1.1\r\nHost: attacker.example\r\n\r\n"),
                         ("404", "GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
                         ("413", "POST /api/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 11\r\n\r\n"),
-                        ("431", "GET /api/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(String(repeating: "a", count: 5000))\r\n\r\n"),
+                        (
+                            "431",
+                            "GET /api/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(String(repeating: "a", count: 5000))\r\n\r\n"
+                        ),
                         ("502", "GET /down/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
                         ("504", "GET /api/slow-head?ms=2000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
                     ]
                     for (status, request) in cases {
                         // Connection: close, so that the proxy ends each exchange with the connection.
-                        let closing = request.replacingOccurrences(of: " HTTP/1.1\r\n", with: " HTTP/1.1\r\nConnection: close\r\n")
+                        let closing = request.replacingOccurrences(
+                            of: " HTTP/1.1\r\n",
+                            with: " HTTP/1.1\r\nConnection: close\r\n"
+                        )
                         let head = Self.head(try await rawExchange(port: proxy.port, closing))
                         #expect(head.hasPrefix("HTTP/1.1 \(status) "), "\(head)")
                         #expect(Self.hasIMFFixdate(head), "\(status): \(head)")
                         #expect(head.components(separatedBy: "\r\nDate: ").count == 2, "\(status): one Date")
                     }
                     // A relayed response keeps the upstream's own Date, and only it.
-                    let relayed = Self.head(try await rawExchange(port: proxy.port, "GET /api/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+                    let relayed = Self.head(
+                        try await rawExchange(
+                            port: proxy.port,
+                            "GET /api/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                        )
+                    )
                     #expect(relayed.components(separatedBy: "\r\nDate: ").count <= 2, "\(relayed)")
                 }
             }

@@ -32,14 +32,22 @@ struct EmbeddedProxy {
     let store: ConfigStore
     let sink = CollectingSink()
 
-    init(_ configJSON: String = testConfig(upstream: "http://127.0.0.1:1", extra: #""timeouts": {"clientHeader": 5}"#)) throws {
+    init(
+        _ configJSON: String = testConfig(upstream: "http://127.0.0.1:1", extra: #""timeouts": {"clientHeader": 5}"#)
+    ) throws {
         self.store = ConfigStore(ConfigSnapshot(config: try ProxyConfig.parse(Data(configJSON.utf8))))
         self.channel = EmbeddedChannel()
         let date = NIOLoopBoundBox.makeBoxSendingValue(HTTPDate(), eventLoop: self.channel.eventLoop)
         try self.channel.pipeline.syncOperations.addHandler(ResponseEncoder())
         try self.channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
         try self.channel.pipeline.syncOperations.addHandler(
-            ProxyHandler(store: self.store, curl: Self.curl, sinks: [self.sink], date: date, logger: Logger(label: "embedded"))
+            ProxyHandler(
+                store: self.store,
+                curl: Self.curl,
+                sinks: [self.sink],
+                date: date,
+                logger: Logger(label: "embedded")
+            )
         )
         try self.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }
@@ -76,7 +84,12 @@ struct ProxyHandlerTests {
         #expect(answer.contains("\r\nContent-Length: 2\r\n"))
         #expect(answer.hasSuffix("\r\n\r\nok"))
         let date = try #require(answer.split(separator: "\r\n").first { $0.hasPrefix("Date: ") })
-        #expect(date.wholeMatch(of: /Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT/) != nil)
+        #expect(
+            date.wholeMatch(
+                of:
+                    /Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT/
+            ) != nil
+        )
         #expect(proxy.channel.isActive)
         let record = try #require(proxy.sink.records.first)
         #expect(proxy.sink.records.count == 1)
@@ -151,7 +164,9 @@ struct ProxyHandlerTests {
     @Test("HTTP/1.0 keep-alive without Transfer-Encoding is announced and kept")
     func http10KeepAlive() throws {
         let proxy = try EmbeddedProxy()
-        let answer = try proxy.send("GET /__corsproxy/healthz HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+        let answer = try proxy.send(
+            "GET /__corsproxy/healthz HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+        )
         #expect(answer.contains("\r\nConnection: keep-alive\r\n"))
         #expect(proxy.channel.isActive)
     }
@@ -164,7 +179,9 @@ struct ProxyHandlerTests {
         #expect(!proxy.channel.isActive)
     }
 
-    @Test("a replaced config applies from the next request on a kept-alive connection, and the verdict cache follows it")
+    @Test(
+        "a replaced config applies from the next request on a kept-alive connection, and the verdict cache follows it"
+    )
     func replacedSnapshot() throws {
         let proxy = try EmbeddedProxy()
         let request = "GET /__corsproxy/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\n\r\n"
@@ -181,7 +198,9 @@ struct ProxyHandlerTests {
     @Test("an exchange keeps the snapshot of its head: a replacement while its body arrives does not touch it")
     func pinnedSnapshot() throws {
         let proxy = try EmbeddedProxy()
-        _ = try proxy.send("POST /__corsproxy/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\nContent-Length: 4\r\n\r\nab")
+        _ = try proxy.send(
+            "POST /__corsproxy/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:3000\r\nContent-Length: 4\r\n\r\nab"
+        )
         let other = testConfig(upstream: "http://127.0.0.1:1", cors: #"{"allowedOrigins": ["http://localhost:5173"]}"#)
         let replacement = ConfigSnapshot(config: try ProxyConfig.parse(Data(other.utf8)))
         proxy.store.replace(with: replacement)

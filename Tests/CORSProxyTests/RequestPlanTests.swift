@@ -72,7 +72,9 @@ struct RequestPlanTests {
 
     @Test("a declared body over maxBodyBytes is refused 413 before it is read, closing the connection")
     func bodyTooLarge() throws {
-        let answer = try #require(Self.local(Self.plan(.POST, "/api/x", [("Host", "127.0.0.1"), ("Content-Length", "101")])))
+        let answer = try #require(
+            Self.local(Self.plan(.POST, "/api/x", [("Host", "127.0.0.1"), ("Content-Length", "101")]))
+        )
         #expect(answer.status == 413 && answer.code == "body_too_large" && answer.closes)
         if case .respond = Self.plan(.POST, "/api/x", [("Host", "127.0.0.1"), ("Content-Length", "100")]).action {
             Issue.record("a body at the limit is refused")
@@ -83,28 +85,55 @@ struct RequestPlanTests {
     func preflights() throws {
         let allowed = try #require(
             Self.local(
-                Self.plan(.OPTIONS, "/api/x", [("Host", "127.0.0.1"), ("Origin", "http://localhost:3000"), ("Access-Control-Request-Method", "PUT")])
+                Self.plan(
+                    .OPTIONS,
+                    "/api/x",
+                    [
+                        ("Host", "127.0.0.1"), ("Origin", "http://localhost:3000"),
+                        ("Access-Control-Request-Method", "PUT"),
+                    ]
+                )
             )
         )
         #expect(allowed.status == 204 && allowed.answer == .preflight)
         let refused = try #require(
             Self.local(
-                Self.plan(.OPTIONS, "/api/x", [("Host", "127.0.0.1"), ("Origin", "http://evil.example"), ("Access-Control-Request-Method", "PUT")])
+                Self.plan(
+                    .OPTIONS,
+                    "/api/x",
+                    [
+                        ("Host", "127.0.0.1"), ("Origin", "http://evil.example"),
+                        ("Access-Control-Request-Method", "PUT"),
+                    ]
+                )
             )
         )
         #expect(refused.status == 403 && refused.code == "origin_not_allowed" && refused.answer == .preflight)
         // No route is needed for a preflight: the proxy answers it itself.
         let unrouted = try #require(
             Self.local(
-                Self.plan(.OPTIONS, "/elsewhere", [("Host", "127.0.0.1"), ("Origin", "http://localhost:3000"), ("Access-Control-Request-Method", "GET")])
+                Self.plan(
+                    .OPTIONS,
+                    "/elsewhere",
+                    [
+                        ("Host", "127.0.0.1"), ("Origin", "http://localhost:3000"),
+                        ("Access-Control-Request-Method", "GET"),
+                    ]
+                )
             )
         )
         #expect(unrouted.status == 204)
     }
 
-    @Test("a forwarded request: the route's URL with the query byte for byte, filtered headers, the snapshot's timeouts")
+    @Test(
+        "a forwarded request: the route's URL with the query byte for byte, filtered headers, the snapshot's timeouts"
+    )
     func forwarded() throws {
-        let plan = Self.plan(.PATCH, "/api/projects/1?b=2&a=%20", [("Host", "127.0.0.1:8787"), ("Origin", "http://localhost:3000"), ("Connection", "close")])
+        let plan = Self.plan(
+            .PATCH,
+            "/api/projects/1?b=2&a=%20",
+            [("Host", "127.0.0.1:8787"), ("Origin", "http://localhost:3000"), ("Connection", "close")]
+        )
         guard case .forward(let route, let request) = plan.action else {
             Issue.record("not forwarded")
             return
@@ -114,7 +143,10 @@ struct RequestPlanTests {
         #expect(request.body == .length(0))
         #expect(request.headers.map(\.name) == ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"])
         #expect(request.headers.first?.value == "10.0.0.7")
-        #expect(request.connectTimeoutMilliseconds == 2000 && request.totalTimeoutMilliseconds == 0 && request.stallTimeoutSeconds == 2)
+        #expect(
+            request.connectTimeoutMilliseconds == 2000 && request.totalTimeoutMilliseconds == 0
+                && request.stallTimeoutSeconds == 2
+        )
         #expect(!request.isHTTP2)
         #expect(plan.proxyBase == "http://127.0.0.1:8787")
         guard case .forward(_, let files) = Self.plan(.GET, "/files/a", [("Host", "localhost")]).action else {

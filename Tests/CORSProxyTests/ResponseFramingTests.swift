@@ -25,7 +25,11 @@ struct ResponseFramingTests {
             return String(decoding: rest.prefix(count), as: UTF8.self)
         }
         func line() throws -> String {
-            guard let end = rest.indices.first(where: { rest[$0] == 13 && rest.index(after: $0) < rest.endIndex && rest[$0 + 1] == 10 }) else {
+            guard
+                let end = rest.indices.first(where: {
+                    rest[$0] == 13 && rest.index(after: $0) < rest.endIndex && rest[$0 + 1] == 10
+                })
+            else {
                 throw TestFailure("no line end in \(String(decoding: rest.prefix(60), as: UTF8.self).debugDescription)")
             }
             defer { rest = rest[(end + 2)...] }
@@ -34,13 +38,20 @@ struct ResponseFramingTests {
         var responses: [Response] = []
         for method in methods {
             let statusLine = try line().split(separator: " ")
-            guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw TestFailure("bad status line \(statusLine)") }
+            guard statusLine.count >= 2, let status = Int(statusLine[1]) else {
+                throw TestFailure("bad status line \(statusLine)")
+            }
             var headers: [(name: String, value: String)] = []
             while true {
                 let header = try line()
                 if header.isEmpty { break }
                 guard let colon = header.firstIndex(of: ":") else { throw TestFailure("bad header line \(header)") }
-                headers.append((String(header[..<colon]), header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                headers.append(
+                    (
+                        String(header[..<colon]),
+                        header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    )
+                )
             }
             var response = Response(status: status, headers: headers, body: "")
             if method == "HEAD" || status == 204 || status == 304 || (100..<200).contains(status) {
@@ -48,7 +59,9 @@ struct ResponseFramingTests {
             } else if response.header("Transfer-Encoding")?.lowercased() == "chunked" {
                 while true {
                     let sizeLine = try line()
-                    guard let size = Int(sizeLine, radix: 16) else { throw TestFailure("bad chunk size line \(sizeLine.debugDescription)") }
+                    guard let size = Int(sizeLine, radix: 16) else {
+                        throw TestFailure("bad chunk size line \(sizeLine.debugDescription)")
+                    }
                     if size == 0 {
                         guard try line().isEmpty else { throw TestFailure("trailers after the last chunk") }
                         break
@@ -66,7 +79,9 @@ struct ResponseFramingTests {
             responses.append(response)
         }
         guard rest.isEmpty else {
-            throw TestFailure("bytes after the last response: \(String(decoding: rest.prefix(80), as: UTF8.self).debugDescription)")
+            throw TestFailure(
+                "bytes after the last response: \(String(decoding: rest.prefix(80), as: UTF8.self).debugDescription)"
+            )
         }
         return responses
     }
@@ -74,11 +89,16 @@ struct ResponseFramingTests {
     static let origin = "http://localhost:3000"
 
     /// Sends `requests` pipelined on one connection (the last one closes it) and parses the answers.
-    static func exchange(_ proxy: RunningProxy, _ requests: [(method: String, target: String)], version: String = "HTTP/1.1") async throws -> [Response] {
+    static func exchange(
+        _ proxy: RunningProxy,
+        _ requests: [(method: String, target: String)],
+        version: String = "HTTP/1.1"
+    ) async throws -> [Response] {
         let text = requests.enumerated().map { index, request in
             let last = index == requests.count - 1
             return "\(request.method) \(request.target) \(version)\r\nHost: 127.0.0.1\r\nOrigin: \(Self.origin)\r\n"
-                + (last ? "Connection: close\r\n" : (version == "HTTP/1.0" ? "Connection: keep-alive\r\n" : "")) + "\r\n"
+                + (last ? "Connection: close\r\n" : (version == "HTTP/1.0" ? "Connection: keep-alive\r\n" : ""))
+                + "\r\n"
         }.joined()
         let answer = try await rawExchange(port: proxy.port, text)
         return try Self.parse(answer, methods: requests.map(\.method))
@@ -133,11 +153,17 @@ struct ResponseFramingTests {
         }
     }
 
-    @Test("HTTP/1.0: keep-alive is announced when asked for; a body of unknown length ends with the connection, even when asked to keep it")
+    @Test(
+        "HTTP/1.0: keep-alive is announced when asked for; a body of unknown length ends with the connection, even when asked to keep it"
+    )
     func http10() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let kept = try await Self.exchange(proxy, [("GET", "/headers"), ("GET", "/headers")], version: "HTTP/1.0")
+                let kept = try await Self.exchange(
+                    proxy,
+                    [("GET", "/headers"), ("GET", "/headers")],
+                    version: "HTTP/1.0"
+                )
                 #expect(kept.map(\.status) == [200, 200])
                 #expect(kept[0].header("Connection")?.lowercased() == "keep-alive")
                 #expect(kept[0].header("Content-Length") == "7")

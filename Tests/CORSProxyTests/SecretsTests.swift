@@ -34,21 +34,35 @@ struct SecretsTests {
                     }
                 }
                 for origin in ["http://evil.example", "http://localhost:3000/"] {
-                    let refused = try await http(proxy.url + "/echo?access_token=\(queryToken)", headers: ["Authorization: Bearer \(token)", "Origin: \(origin)"])
+                    let refused = try await http(
+                        proxy.url + "/echo?access_token=\(queryToken)",
+                        headers: ["Authorization: Bearer \(token)", "Origin: \(origin)"]
+                    )
                     bodies.append(refused.text)
                 }
                 let preflight = try await http(
                     proxy.url + "/echo?access_token=\(queryToken)",
                     method: "OPTIONS",
-                    headers: ["Origin: http://localhost:3000", "Access-Control-Request-Method: PUT", "Access-Control-Request-Headers: x-bad"]
+                    headers: [
+                        "Origin: http://localhost:3000", "Access-Control-Request-Method: PUT",
+                        "Access-Control-Request-Headers: x-bad",
+                    ]
                 )
                 #expect(preflight.status == 204)
                 let file = try patternFile(count: 1000)
                 defer { try? FileManager.default.removeItem(atPath: file) }
-                let tooLarge = try await http(proxy.url + "/echo?access_token=\(queryToken)", method: "POST", headers: secrets, bodyFile: file)
+                let tooLarge = try await http(
+                    proxy.url + "/echo?access_token=\(queryToken)",
+                    method: "POST",
+                    headers: secrets,
+                    bodyFile: file
+                )
                 #expect(tooLarge.status == 413)
                 bodies.append(tooLarge.text)
-                _ = try await rawExchange(port: proxy.port, "GET /echo?access_token=\(queryToken) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nBad Header: x\r\n\r\n")
+                _ = try await rawExchange(
+                    port: proxy.port,
+                    "GET /echo?access_token=\(queryToken) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nBad Header: x\r\n\r\n"
+                )
                 #expect(try await proxy.stop() == 0)
                 let log = proxy.stderr
                 #expect(log.split(separator: "\n").filter { $0.contains("http.target=") }.count >= targets.count + 4)

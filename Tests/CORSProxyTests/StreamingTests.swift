@@ -11,7 +11,10 @@ struct StreamingTests {
     func download() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let result = try await http(proxy.url + "/bytes/\(Self.size)", headers: ["Origin: http://localhost:3000"])
+                let result = try await http(
+                    proxy.url + "/bytes/\(Self.size)",
+                    headers: ["Origin: http://localhost:3000"]
+                )
                 #expect(result.status == 200)
                 #expect(result.body.count == Self.size)
                 #expect(SHA256.hash(data: result.body).hex == TestUpstream.patternSHA256(count: Self.size))
@@ -20,7 +23,10 @@ struct StreamingTests {
         }
     }
 
-    @Test("a 64 MiB upload arrives whole: SHA-256 verified at the upstream, sized and chunked", arguments: [false, true])
+    @Test(
+        "a 64 MiB upload arrives whole: SHA-256 verified at the upstream, sized and chunked",
+        arguments: [false, true]
+    )
     func upload(chunked: Bool) async throws {
         let file = try patternFile(count: Self.size)
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -56,7 +62,10 @@ struct StreamingTests {
                 // libcurl's 64 KiB buffer) + four loopback socket buffers, which Linux autotunes up to several MiB
                 // each. Without pausing it is nearly all 256 MiB.
                 #expect(received > 0)
-                #expect(streamed - received < 32 * 1024 * 1024, "upstream streamed \(streamed), client received \(received)")
+                #expect(
+                    streamed - received < 32 * 1024 * 1024,
+                    "upstream streamed \(streamed), client received \(received)"
+                )
             }
         }
     }
@@ -68,7 +77,9 @@ struct StreamingTests {
                 let result = try await http(proxy.url + "/infinite", extra: ["--max-time", "1"])
                 #expect(result.exitCode == 28)
                 // Without cancellation the transfer would run until the proxy shuts down.
-                try await upstream.waitFor("the upstream connection to close", timeout: .seconds(3)) { $0.connectionsClosed == 1 }
+                try await upstream.waitFor("the upstream connection to close", timeout: .seconds(3)) {
+                    $0.connectionsClosed == 1
+                }
                 let line = try await proxy.logLine()
                 #expect(line.contains("note=client closed the connection"))
                 // The proxy keeps serving, on a new upstream connection (the broken one was not reused).
@@ -92,7 +103,9 @@ struct StreamingTests {
                     extra: ["--limit-rate", "2M", "--max-time", "1"]
                 )
                 #expect(result.exitCode == 28)
-                try await upstream.waitFor("the upstream connection to close", timeout: .seconds(3)) { $0.connectionsClosed == 1 }
+                try await upstream.waitFor("the upstream connection to close", timeout: .seconds(3)) {
+                    $0.connectionsClosed == 1
+                }
                 #expect(upstream.requests.isEmpty, "the upstream never saw a complete request")
             }
         }

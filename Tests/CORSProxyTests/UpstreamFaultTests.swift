@@ -92,7 +92,10 @@ struct UpstreamConnectionFaultTests {
     func resetBeforeHead() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
-                let result = try await http(proxy.url + "/reset-before-head", headers: ["Origin: http://localhost:3000"])
+                let result = try await http(
+                    proxy.url + "/reset-before-head",
+                    headers: ["Origin: http://localhost:3000"]
+                )
                 #expect(result.status == 502)
                 #expect(result.header("Access-Control-Allow-Origin") == "http://localhost:3000")
                 #expect(try result.json()["curlCode"] as? Int == 52, "CURLE_GOT_NOTHING")
@@ -117,7 +120,10 @@ struct UpstreamConnectionFaultTests {
     func headNeverComes() async throws {
         try await withUpstream { upstream in
             try await withProxy(testConfig(upstream: upstream.url, extra: #""timeouts": {"idle": 1}"#)) { proxy in
-                let result = try await http(proxy.url + "/slow-head?ms=6000", headers: ["Origin: http://localhost:3000"])
+                let result = try await http(
+                    proxy.url + "/slow-head?ms=6000",
+                    headers: ["Origin: http://localhost:3000"]
+                )
                 #expect(result.status == 504)
                 #expect(try result.json()["error"] as? String == "upstream_timeout")
             }
@@ -136,14 +142,17 @@ struct UpstreamConnectionFaultTests {
         }
     }
 
-    @Test("an invalid status line or header from the upstream → 502", arguments: [
-        "HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
-        "NOT HTTP AT ALL\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
-        "HTTP/1.1 200 OK\r\nX-Nul: a\u{0}b\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 5 junk\r\n\r\nhello",
-        "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
-    ])
+    @Test(
+        "an invalid status line or header from the upstream → 502",
+        arguments: [
+            "HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+            "NOT HTTP AT ALL\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+            "HTTP/1.1 200 OK\r\nX-Nul: a\u{0}b\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5 junk\r\n\r\nhello",
+            "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
+        ]
+    )
     func brokenUpstream(answer: String) async throws {
         try await withRawUpstream(answer: answer) { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
@@ -156,14 +165,23 @@ struct UpstreamConnectionFaultTests {
 
     /// Upstream heads that libcurl frames one way and a naive relay would frame another: whatever the client
     /// gets must be one response, never upstream bytes it would read as a second one.
-    @Test("an upstream cannot smuggle a response to the client through framing the proxy and libcurl read differently", arguments: [
-        // libcurl takes this status line (status 200) though it has no space before the reason: the body is a body.
-        ("HTTP/1.1 200OK\r\nContent-Length: 36\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n", 200, 36),
-        // A status-looking line in the middle of a head is a (bad) header line to libcurl, not a new head.
-        ("HTTP/1.1 200 OK\r\nContent-Length: 36\r\nHTTP/1.1 304 Not:Modified\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n", 200, 36),
-        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3): the length must not reach the client.
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n24\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n\r\n0\r\n\r\n", 200, 36),
-    ])
+    @Test(
+        "an upstream cannot smuggle a response to the client through framing the proxy and libcurl read differently",
+        arguments: [
+            // libcurl takes this status line (status 200) though it has no space before the reason: the body is a body.
+            ("HTTP/1.1 200OK\r\nContent-Length: 36\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n", 200, 36),
+            // A status-looking line in the middle of a head is a (bad) header line to libcurl, not a new head.
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 36\r\nHTTP/1.1 304 Not:Modified\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n",
+                200, 36
+            ),
+            // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3): the length must not reach the client.
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n24\r\nHTTP/1.1 200 OK\r\nX-Injected: yes\r\n\r\n\r\n0\r\n\r\n",
+                200, 36
+            ),
+        ]
+    )
     func framingSmuggling(answer: String, status: Int, bodyLength: Int) async throws {
         try await withRawUpstream(answer: answer) { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
@@ -183,9 +201,12 @@ struct UpstreamConnectionFaultTests {
         }
     }
 
-    @Test("an upstream header with a bare CR in its value, or a name that is not a token, is dropped, never passed to the client")
+    @Test(
+        "an upstream header with a bare CR in its value, or a name that is not a token, is dropped, never passed to the client"
+    )
     func headerInjection() async throws {
-        let answer = "HTTP/1.1 200 OK\r\nX-Split: a\rSet-Cookie: evil=1\r\nBad Name: x\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok"
+        let answer =
+            "HTTP/1.1 200 OK\r\nX-Split: a\rSet-Cookie: evil=1\r\nBad Name: x\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok"
         try await withRawUpstream(answer: answer) { upstream in
             try await withProxy(testConfig(upstream: upstream.url)) { proxy in
                 let response = try await rawExchange(

@@ -247,7 +247,8 @@ struct ResponseHeadParserTests {
     @Test("interim heads (100, 103) start over: only the final head and its headers come out")
     func interimHeads() throws {
         var parser = ResponseHeadParser()
-        let text = "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+        let text =
+            "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
             + "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
             + "HTTP/1.1 201 Created\r\nX-Final: 1\r\n\r\n"
         let outcome = Self.feed(text, statuses: [100, 103, 201], into: &parser)

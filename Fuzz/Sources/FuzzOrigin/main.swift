@@ -1,5 +1,5 @@
-import FuzzDriver
 @_spi(Fuzzing) import CORSProxy
+import FuzzDriver
 
 /// libFuzzer: origin patterns against `Origin` headers (`pattern\norigin`).
 @_cdecl("LLVMFuzzerTestOneInput")

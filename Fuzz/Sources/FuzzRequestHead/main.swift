@@ -1,5 +1,5 @@
-import FuzzDriver
 @_spi(Fuzzing) import CORSProxy
+import FuzzDriver
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -10,7 +10,9 @@ import NIOHTTP1
 func fuzzRequestHead(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let channel = EmbeddedChannel()
     defer { _ = try? channel.finish() }
-    guard (try? channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))) != nil else { return 0 }
+    guard (try? channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))) != nil else {
+        return 0
+    }
     var buffer = channel.allocator.buffer(capacity: count)
     buffer.writeBytes(UnsafeBufferPointer(start: data, count: count))
     _ = try? channel.writeInbound(buffer)

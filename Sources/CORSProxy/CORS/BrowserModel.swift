@@ -125,7 +125,8 @@ public struct BrowserModel: Sendable {
             return !self.hasUnsafeByte(value)
         case "accept-language", "content-language":
             return value.utf8.allSatisfy { byte in
-                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                     || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || " *,-.;=".utf8.contains(byte)
             }
         case "content-type":
@@ -146,7 +147,13 @@ public struct BrowserModel: Sendable {
     /// The lowercased, sorted, de-duplicated names a preflight lists in `Access-Control-Request-Headers`.
     public var unsafeHeaderNames: [String] {
         if let listed = self.request.listedHeaders { return Array(Set(listed)).sorted() }
-        return Array(Set(self.request.headers.filter { !Self.isSafelisted(name: $0.name, value: $0.value) }.map { $0.name.lowercased() })).sorted()
+        return Array(
+            Set(
+                self.request.headers.filter { !Self.isSafelisted(name: $0.name, value: $0.value) }.map {
+                    $0.name.lowercased()
+                }
+            )
+        ).sorted()
     }
 
     /// Whether the browser sends a preflight first.
@@ -156,9 +163,14 @@ public struct BrowserModel: Sendable {
 
     /// The preflight's headers, as the browser sends them.
     public var preflightHeaders: [(name: String, value: String)] {
-        var headers = [(name: "Origin", value: self.request.origin), (name: "Access-Control-Request-Method", value: self.request.method)]
+        var headers = [
+            (name: "Origin", value: self.request.origin),
+            (name: "Access-Control-Request-Method", value: self.request.method),
+        ]
         if !self.unsafeHeaderNames.isEmpty {
-            headers.append((name: "Access-Control-Request-Headers", value: self.unsafeHeaderNames.joined(separator: ",")))
+            headers.append(
+                (name: "Access-Control-Request-Headers", value: self.unsafeHeaderNames.joined(separator: ","))
+            )
         }
         return headers
     }
@@ -176,14 +188,17 @@ public struct BrowserModel: Sendable {
         }
         let credentials = self.request.includesCredentials
         let methods = Self.list(response.values("Access-Control-Allow-Methods"))
-        let methodAllowed = Self.safelistedMethods.contains(self.request.method) || methods.contains(self.request.method)
+        let methodAllowed =
+            Self.safelistedMethods.contains(self.request.method) || methods.contains(self.request.method)
             || (!credentials && methods.contains("*"))
         if !methodAllowed {
             return Verdict(failure: .methodNotAllowed(self.request.method), isPreflight: true)
         }
         let allowedHeaders = Set(Self.list(response.values("Access-Control-Allow-Headers")).map { $0.lowercased() })
         for name in self.unsafeHeaderNames {
-            let covered = allowedHeaders.contains(name) || (!credentials && allowedHeaders.contains("*") && name != "authorization")
+            let covered =
+                allowedHeaders.contains(name)
+                || (!credentials && allowedHeaders.contains("*") && name != "authorization")
             if !covered { return Verdict(failure: .headerNotAllowed(name), isPreflight: true) }
         }
         if self.request.requestsPrivateNetwork,
@@ -227,40 +242,54 @@ public struct BrowserModel: Sendable {
     /// Chrome's console line for a failure (Blink `cors_error_string.cc`).
     public func chromeMessage(_ verdict: Verdict) -> String? {
         guard let failure = verdict.failure else { return nil }
-        let reason: String = switch failure {
-        case .missingAllowOrigin: "No 'Access-Control-Allow-Origin' header is present on the requested resource."
-        case .allowOriginMismatch(let value): "The 'Access-Control-Allow-Origin' header has a value '\(value)' that is not equal to the supplied origin."
-        case .multipleAllowOrigin(let value): "The 'Access-Control-Allow-Origin' header contains multiple values '\(value)', but only one is allowed."
-        case .wildcardWithCredentials: "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'."
-        case .allowCredentialsNotTrue(let value): "The value of the 'Access-Control-Allow-Credentials' header in the response is '\(value)' which must be 'true' when the request's credentials mode is 'include'."
-        case .preflightStatus: "It does not have HTTP ok status."
-        case .preflightRedirect: "Redirect is not allowed for a preflight request."
-        case .methodNotAllowed(let method): "Method \(method) is not allowed by Access-Control-Allow-Methods in preflight response."
-        case .headerNotAllowed(let name): "Request header field \(name) is not allowed by Access-Control-Allow-Headers in preflight response."
-        case .privateNetworkNotAllowed: "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `local` address space."
-        }
+        let reason: String =
+            switch failure {
+            case .missingAllowOrigin: "No 'Access-Control-Allow-Origin' header is present on the requested resource."
+            case .allowOriginMismatch(let value):
+                "The 'Access-Control-Allow-Origin' header has a value '\(value)' that is not equal to the supplied origin."
+            case .multipleAllowOrigin(let value):
+                "The 'Access-Control-Allow-Origin' header contains multiple values '\(value)', but only one is allowed."
+            case .wildcardWithCredentials:
+                "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'."
+            case .allowCredentialsNotTrue(let value):
+                "The value of the 'Access-Control-Allow-Credentials' header in the response is '\(value)' which must be 'true' when the request's credentials mode is 'include'."
+            case .preflightStatus: "It does not have HTTP ok status."
+            case .preflightRedirect: "Redirect is not allowed for a preflight request."
+            case .methodNotAllowed(let method):
+                "Method \(method) is not allowed by Access-Control-Allow-Methods in preflight response."
+            case .headerNotAllowed(let name):
+                "Request header field \(name) is not allowed by Access-Control-Allow-Headers in preflight response."
+            case .privateNetworkNotAllowed:
+                "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `local` address space."
+            }
         let stage = verdict.isPreflight ? "Response to preflight request doesn't pass access control check: " : ""
-        return "Access to fetch at '\(self.request.url)' from origin '\(self.request.origin)' has been blocked by CORS policy: \(stage)\(reason)"
+        return
+            "Access to fetch at '\(self.request.url)' from origin '\(self.request.origin)' has been blocked by CORS policy: \(stage)\(reason)"
     }
 
     /// Firefox's console line for a failure (`security.properties`), given the response status; `nil` for a
     /// failure Firefox does not have (it never implemented Private Network Access).
     public func firefoxMessage(_ verdict: Verdict, status: Int) -> String? {
         guard let failure = verdict.failure else { return nil }
-        let reason: String? = switch failure {
-        case .missingAllowOrigin: "CORS header ‘Access-Control-Allow-Origin’ missing). Status code: \(status)."
-        case .allowOriginMismatch(let value): "CORS header ‘Access-Control-Allow-Origin’ does not match ‘\(value)’)."
-        case .multipleAllowOrigin: "Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed)."
-        case .wildcardWithCredentials: "Credential is not supported if the CORS header ‘Access-Control-Allow-Origin’ is ‘*’)."
-        case .allowCredentialsNotTrue: "expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’)."
-        case .preflightStatus(let code): "CORS preflight response did not succeed). Status code: \(code)."
-        case .preflightRedirect: "CORS request external redirect not allowed)."
-        case .methodNotAllowed: "Did not find method in CORS header ‘Access-Control-Allow-Methods’)."
-        case .headerNotAllowed(let name): "header ‘\(name)’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response)."
-        case .privateNetworkNotAllowed: nil
-        }
+        let reason: String? =
+            switch failure {
+            case .missingAllowOrigin: "CORS header ‘Access-Control-Allow-Origin’ missing). Status code: \(status)."
+            case .allowOriginMismatch(let value):
+                "CORS header ‘Access-Control-Allow-Origin’ does not match ‘\(value)’)."
+            case .multipleAllowOrigin: "Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed)."
+            case .wildcardWithCredentials:
+                "Credential is not supported if the CORS header ‘Access-Control-Allow-Origin’ is ‘*’)."
+            case .allowCredentialsNotTrue: "expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’)."
+            case .preflightStatus(let code): "CORS preflight response did not succeed). Status code: \(code)."
+            case .preflightRedirect: "CORS request external redirect not allowed)."
+            case .methodNotAllowed: "Did not find method in CORS header ‘Access-Control-Allow-Methods’)."
+            case .headerNotAllowed(let name):
+                "header ‘\(name)’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response)."
+            case .privateNetworkNotAllowed: nil
+            }
         guard let reason else { return nil }
-        return "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.request.url). (Reason: \(reason)"
+        return
+            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.request.url). (Reason: \(reason)"
     }
 
     /// The rule a failure broke, in plain words, with what to change.

@@ -114,9 +114,10 @@ struct CORSOutcome: Sendable {
             return
         }
         self.stage = .preflight
-        let privateNetwork = head.headers.first(name: "access-control-request-private-network").map {
-            ASCII.equalsIgnoringCase($0, "true")
-        } ?? false
+        let privateNetwork =
+            head.headers.first(name: "access-control-request-private-network").map {
+                ASCII.equalsIgnoringCase($0, "true")
+            } ?? false
         self.requestsPrivateNetwork = privateNetwork
         self.preflightRefusal =
             self.disposition == .emit
@@ -182,7 +183,11 @@ struct CORSOutcome: Sendable {
     ///   - buffer: The head being serialized.
     /// - Returns: The `Access-Control-*` lines written, for the exchange's record.
     @discardableResult
-    func write(_ answer: Answer, upstreamVary: [String] = [], into buffer: inout ByteBuffer)
+    func write(
+        _ answer: Answer,
+        upstreamVary: [String] = [],
+        into buffer: inout ByteBuffer
+    )
         -> [(name: String, value: String)]
     {
         let lines = self.lines(for: answer)

@@ -145,7 +145,8 @@ public struct CORSPolicy: Sendable {
         }
         let loopback: [String: String] = ["localhost": "127.0.0.1", "127.0.0.1": "localhost"]
         if let other = loopback[origin.host] {
-            for allowed in exact where allowed.host == other && allowed.scheme == origin.scheme && allowed.port == origin.port {
+            for allowed in exact
+            where allowed.host == other && allowed.scheme == origin.scheme && allowed.port == origin.port {
                 return "localhost and 127.0.0.1 are different origins: \(allowed) is allowed, not \(origin)"
             }
         }

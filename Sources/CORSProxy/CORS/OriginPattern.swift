@@ -30,7 +30,9 @@ public struct OriginPattern: Sendable, CustomStringConvertible {
         if text == "*" { return .success(OriginPattern(source: text, kind: .any)) }
         if text.lowercased() == "null" {
             return .failure(
-                PatternError("\"null\" cannot be allowed safely: sandboxed iframes and file:, data: pages of any site send Origin: null")
+                PatternError(
+                    "\"null\" cannot be allowed safely: sandboxed iframes and file:, data: pages of any site send Origin: null"
+                )
             )
         }
         if text.hasPrefix("re:") {
@@ -62,7 +64,9 @@ public struct OriginPattern: Sendable, CustomStringConvertible {
         guard let host = Origin.normalizedHost(hostPart) else {
             return .failure(
                 rawHost.contains("*")
-                    ? PatternError("\"\(text)\": `*` may only stand as the whole first host label (https://*.example.com)")
+                    ? PatternError(
+                        "\"\(text)\": `*` may only stand as the whole first host label (https://*.example.com)"
+                    )
                     : notOrigin
             )
         }
@@ -70,7 +74,9 @@ public struct OriginPattern: Sendable, CustomStringConvertible {
             let origin = Origin(exact.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)")!
             return .success(OriginPattern(source: text, kind: .exact(origin)))
         }
-        return .success(OriginPattern(source: text, kind: .host(scheme: scheme, host: host, isWildcard: isWildcard, port: port)))
+        return .success(
+            OriginPattern(source: text, kind: .host(scheme: scheme, host: host, isWildcard: isWildcard, port: port))
+        )
     }
 
     /// Whether the pattern admits `origin`.

@@ -37,7 +37,8 @@ struct JSONSyntax {
 
     private func unexpected(_ expected: String) -> Failure {
         guard let byte = self.current else { return self.failure("the text ends where \(expected) should be") }
-        let shown = (0x21...0x7E).contains(byte)
+        let shown =
+            (0x21...0x7E).contains(byte)
             ? "\"\(Character(Unicode.Scalar(byte)))\"" : "byte 0x" + String(byte, radix: 16, uppercase: true)
         return self.failure("found \(shown) where \(expected) should be")
     }
@@ -63,7 +64,10 @@ struct JSONSyntax {
     private mutating func object(depth: Int) throws(Failure) {
         self.index += 1
         self.skipWhitespace()
-        if self.current == UInt8(ascii: "}") { return self.index += 1 }
+        if self.current == UInt8(ascii: "}") {
+            self.index += 1
+            return
+        }
         while true {
             guard self.current == UInt8(ascii: "\"") else { throw self.unexpected("a key in quotes") }
             try self.string()
@@ -73,7 +77,10 @@ struct JSONSyntax {
             self.skipWhitespace()
             try self.value(depth: depth + 1)
             self.skipWhitespace()
-            if self.current == UInt8(ascii: "}") { return self.index += 1 }
+            if self.current == UInt8(ascii: "}") {
+                self.index += 1
+                return
+            }
             guard self.current == UInt8(ascii: ",") else { throw self.unexpected("\",\" or \"}\"") }
             self.index += 1
             self.skipWhitespace()
@@ -83,11 +90,17 @@ struct JSONSyntax {
     private mutating func array(depth: Int) throws(Failure) {
         self.index += 1
         self.skipWhitespace()
-        if self.current == UInt8(ascii: "]") { return self.index += 1 }
+        if self.current == UInt8(ascii: "]") {
+            self.index += 1
+            return
+        }
         while true {
             try self.value(depth: depth + 1)
             self.skipWhitespace()
-            if self.current == UInt8(ascii: "]") { return self.index += 1 }
+            if self.current == UInt8(ascii: "]") {
+                self.index += 1
+                return
+            }
             guard self.current == UInt8(ascii: ",") else { throw self.unexpected("\",\" or \"]\"") }
             self.index += 1
             self.skipWhitespace()
@@ -99,7 +112,8 @@ struct JSONSyntax {
         while let byte = self.current {
             switch byte {
             case UInt8(ascii: "\""):
-                return self.index += 1
+                self.index += 1
+                return
             case UInt8(ascii: "\\"):
                 self.index += 1
                 guard let escaped = self.current, "\"\\/bfnrtu".utf8.contains(escaped) else {

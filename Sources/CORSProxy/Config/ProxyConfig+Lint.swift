@@ -11,7 +11,8 @@ extension ProxyConfig {
                 warnings.append(
                     ConfigIssue(
                         path: path,
-                        message: "\"\(pattern.source)\" allows a plain-http origin on a proxy listening on \(self.listen.host): anyone on the network path can inject script into that origin and use the proxy with its users' tokens; prefer https"
+                        message:
+                            "\"\(pattern.source)\" allows a plain-http origin on a proxy listening on \(self.listen.host): anyone on the network path can inject script into that origin and use the proxy with its users' tokens; prefer https"
                     )
                 )
             }
@@ -20,17 +21,22 @@ extension ProxyConfig {
             warnings.append(
                 ConfigIssue(
                     path: "cors.allowedHeaders",
-                    message: "Authorization is not listed, so browsers will refuse every request that sends a bearer token (a \"*\" never covers Authorization)"
+                    message:
+                        "Authorization is not listed, so browsers will refuse every request that sends a bearer token (a \"*\" never covers Authorization)"
                 )
             )
         }
         if cors.allowCredentials {
-            for (key, list) in [("allowedMethods", cors.allowedMethods), ("allowedHeaders", cors.allowedHeaders), ("exposedHeaders", cors.exposedHeaders)] {
+            for (key, list) in [
+                ("allowedMethods", cors.allowedMethods), ("allowedHeaders", cors.allowedHeaders),
+                ("exposedHeaders", cors.exposedHeaders),
+            ] {
                 if let index = list.firstIndex(of: "*") {
                     warnings.append(
                         ConfigIssue(
                             path: "cors.\(key)[\(index)]",
-                            message: "with allowCredentials: true, browsers read \"*\" as a literal name, not a wildcard; list the names"
+                            message:
+                                "with allowCredentials: true, browsers read \"*\" as a literal name, not a wildcard; list the names"
                         )
                     )
                 }
@@ -40,7 +46,8 @@ extension ProxyConfig {
             warnings.append(
                 ConfigIssue(
                     path: "cors.maxAge",
-                    message: "\(cors.maxAge) s is above Chromium's cap of 7200 s (Firefox caps at 86400 s); Chromium will cache preflights for 2 h only"
+                    message:
+                        "\(cors.maxAge) s is above Chromium's cap of 7200 s (Firefox caps at 86400 s); Chromium will cache preflights for 2 h only"
                 )
             )
         }
@@ -51,25 +58,31 @@ extension ProxyConfig {
     static func lint(_ pattern: OriginPattern) -> String? {
         switch pattern.kind {
         case .any:
-            return "\"*\" admits every origin on the web, including pages that will use your users' tokens; list the origins you serve"
+            return
+                "\"*\" admits every origin on the web, including pages that will use your users' tokens; list the origins you serve"
         case .exact:
             return nil
         case .host(_, let host, let isWildcard, _):
             guard isWildcard else { return nil }
             if PublicSuffix.isPublicSuffix(host) {
-                return "\"\(pattern.source)\" spans the public suffix \"\(host)\": anyone can register a name under it; name your own domain (https://*.yourcompany.com)"
+                return
+                    "\"\(pattern.source)\" spans the public suffix \"\(host)\": anyone can register a name under it; name your own domain (https://*.yourcompany.com)"
             }
             return nil
         case .regex(let box):
             let expression = box.source
-            if ["", ".*", ".+", "^.*$", "^.+$", "(.*)"].contains(expression) || expression.hasPrefix(".*") || expression.hasPrefix("^.*") {
+            if ["", ".*", ".+", "^.*$", "^.+$", "(.*)"].contains(expression) || expression.hasPrefix(".*")
+                || expression.hasPrefix("^.*")
+            {
                 return "\"\(pattern.source)\" matches almost any origin; anchor it to your scheme and domain"
             }
             if let unescaped = Self.unescapedDot(in: expression) {
-                return "\"\(pattern.source)\": the unescaped \".\" in \"\(unescaped)\" matches any character (\"appXexample.com\"); write \"\\\\.\""
+                return
+                    "\"\(pattern.source)\": the unescaped \".\" in \"\(unescaped)\" matches any character (\"appXexample.com\"); write \"\\\\.\""
             }
             if !expression.contains("://") {
-                return "\"\(pattern.source)\" does not spell out the scheme; origins are matched whole, as scheme://host[:port]"
+                return
+                    "\"\(pattern.source)\" does not spell out the scheme; origins are matched whole, as scheme://host[:port]"
             }
             return nil
         }
@@ -91,8 +104,14 @@ extension ProxyConfig {
                     let next = expression.index(after: index)
                     // `.` followed by a letter or digit is a host dot; `.*` / `.+` are deliberate wildcards.
                     if next < expression.endIndex, expression[next].isLetter || expression[next].isNumber {
-                        let start = expression.index(index, offsetBy: -min(6, expression.distance(from: expression.startIndex, to: index)))
-                        let end = expression.index(next, offsetBy: min(6, expression.distance(from: next, to: expression.endIndex)))
+                        let start = expression.index(
+                            index,
+                            offsetBy: -min(6, expression.distance(from: expression.startIndex, to: index))
+                        )
+                        let end = expression.index(
+                            next,
+                            offsetBy: min(6, expression.distance(from: next, to: expression.endIndex))
+                        )
                         return String(expression[start..<end])
                     }
                 }

@@ -81,7 +81,10 @@ struct ConfigReader {
             return nil
         }
         guard range.contains(number) else {
-            self.fail(path, "\(Self.format(number)) is out of range \(Self.format(range.lowerBound))...\(Self.format(range.upperBound))")
+            self.fail(
+                path,
+                "\(Self.format(number)) is out of range \(Self.format(range.lowerBound))...\(Self.format(range.upperBound))"
+            )
             return nil
         }
         return number
@@ -120,14 +123,20 @@ struct ConfigReader {
         if let value = root["routes"] {
             config.routes = self.readRoutes(value)
         } else {
-            self.fail("routes", "missing: at least one route is required, e.g. {\"prefix\": \"/\", \"upstream\": \"https://sandbox.procore.com\"}")
+            self.fail(
+                "routes",
+                "missing: at least one route is required, e.g. {\"prefix\": \"/\", \"upstream\": \"https://sandbox.procore.com\"}"
+            )
         }
         if let value = root["cors"] {
             config.cors = self.readCORS(value)
         }
         if let value = root["allowedHosts"], let hosts = self.strings(value, at: "allowedHosts") {
             if hosts.isEmpty {
-                self.fail("allowedHosts", "empty: list at least one host name, or leave the key out for the default (the listen host, localhost, 127.0.0.1, [::1])")
+                self.fail(
+                    "allowedHosts",
+                    "empty: list at least one host name, or leave the key out for the default (the listen host, localhost, 127.0.0.1, [::1])"
+                )
             }
             config.allowedHosts = hosts.compactMap { path, host in
                 let normalized = Origin.normalizedHost(Substring(host))
@@ -135,22 +144,34 @@ struct ConfigReader {
                 return normalized
             }
         }
-        if let value = root["limits"], let object = self.object(value, at: "limits", known: ["maxHeaderBytes", "maxBodyBytes"]) {
-            if let value = object["maxHeaderBytes"], let bytes = self.number(value, at: "limits.maxHeaderBytes", range: 1024...1_048_576) {
+        if let value = root["limits"],
+            let object = self.object(value, at: "limits", known: ["maxHeaderBytes", "maxBodyBytes"])
+        {
+            if let value = object["maxHeaderBytes"],
+                let bytes = self.number(value, at: "limits.maxHeaderBytes", range: 1024...1_048_576)
+            {
                 config.limits.maxHeaderBytes = Int(bytes)
             }
-            if let value = object["maxBodyBytes"], let bytes = self.number(value, at: "limits.maxBodyBytes", range: 0...1e15) {
+            if let value = object["maxBodyBytes"],
+                let bytes = self.number(value, at: "limits.maxBodyBytes", range: 0...1e15)
+            {
                 config.limits.maxBodyBytes = Int64(bytes)
             }
         }
-        if let value = root["timeouts"], let object = self.object(value, at: "timeouts", known: ["connect", "total", "idle", "clientHeader"]) {
+        if let value = root["timeouts"],
+            let object = self.object(value, at: "timeouts", known: ["connect", "total", "idle", "clientHeader"])
+        {
             if let idle = object["idle"], let seconds = self.number(idle, at: "timeouts.idle", range: 0...86400) {
                 config.timeouts.idle = seconds > 0 ? .seconds(seconds) : nil
             }
-            if let header = object["clientHeader"], let seconds = self.number(header, at: "timeouts.clientHeader", range: 0.001...3600) {
+            if let header = object["clientHeader"],
+                let seconds = self.number(header, at: "timeouts.clientHeader", range: 0.001...3600)
+            {
                 config.timeouts.clientHeader = .seconds(seconds)
             }
-            if let connect = object["connect"], let seconds = self.number(connect, at: "timeouts.connect", range: 0.001...3600) {
+            if let connect = object["connect"],
+                let seconds = self.number(connect, at: "timeouts.connect", range: 0.001...3600)
+            {
                 config.timeouts.connect = .seconds(seconds)
             }
             if let total = object["total"], let seconds = self.number(total, at: "timeouts.total", range: 0...86400) {
@@ -188,7 +209,10 @@ struct ConfigReader {
             if let value = object["upstream"], let text = self.string(value, at: "\(path).upstream") {
                 upstream = UpstreamURL(text)
                 if upstream == nil {
-                    self.fail("\(path).upstream", "\"\(text)\" is not an http(s) URL without query, fragment or user info")
+                    self.fail(
+                        "\(path).upstream",
+                        "\"\(text)\" is not an http(s) URL without query, fragment or user info"
+                    )
                 }
             } else if object["upstream"] == nil {
                 self.fail("\(path).upstream", "missing")
@@ -210,7 +234,14 @@ struct ConfigReader {
             }
             if let prefix, let upstream {
                 routes.append(
-                    .init(prefix: prefix, upstream: upstream, stripPrefix: strip, forwardCookies: cookies, http2: http2, caFile: caFile)
+                    .init(
+                        prefix: prefix,
+                        upstream: upstream,
+                        stripPrefix: strip,
+                        forwardCookies: cookies,
+                        http2: http2,
+                        caFile: caFile
+                    )
                 )
             }
         }
@@ -246,7 +277,9 @@ struct ConfigReader {
                 return method
             }
         }
-        for (key, keyPath) in [("allowedHeaders", \ProxyConfig.CORS.allowedHeaders), ("exposedHeaders", \.exposedHeaders)] {
+        for (key, keyPath) in [
+            ("allowedHeaders", \ProxyConfig.CORS.allowedHeaders), ("exposedHeaders", \.exposedHeaders),
+        ] {
             guard let value = object[key], let items = self.strings(value, at: "cors.\(key)") else { continue }
             cors[keyPath: keyPath] = items.compactMap { path, name in
                 guard HTTPToken.isToken(name) else {
@@ -288,14 +321,15 @@ struct ConfigReader {
 /// RFC 9110 §5.6.2 tokens: header names and methods.
 enum HTTPToken {
     static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return true
-            default:
-                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        !text.isEmpty
+            && text.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    return true
+                default:
+                    return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+                }
             }
-        }
     }
 }

@@ -1,5 +1,5 @@
-public import FoundationEssentials
 internal import CurlBridge
+public import FoundationEssentials
 public import NIOHTTP1
 
 /// Entry points for the libFuzzer targets in `Fuzz/`: each runs one input through production code and traps
@@ -14,13 +14,18 @@ public enum FuzzingEntryPoints {
         guard case .success(let pattern) = OriginPattern.parse(String(parts[0])) else { return }
         let policy = CORSPolicy(configuration: .init(allowedOrigins: [pattern]))
         guard case .allowed = policy.judge(origin: header) else { return }
-        guard let origin = Origin(header) else { preconditionFailure("admitted a malformed origin: \(header.debugDescription)") }
+        guard let origin = Origin(header) else {
+            preconditionFailure("admitted a malformed origin: \(header.debugDescription)")
+        }
         switch pattern.kind {
         case .exact(let allowed):
             precondition(allowed == origin, "\(pattern) admitted \(origin)")
         case .host(let scheme, let host, let isWildcard, _):
             precondition(origin.scheme == scheme, "\(pattern) admitted \(origin)")
-            precondition(isWildcard ? origin.host.hasSuffix("." + host) : origin.host == host, "\(pattern) admitted \(origin)")
+            precondition(
+                isWildcard ? origin.host.hasSuffix("." + host) : origin.host == host,
+                "\(pattern) admitted \(origin)"
+            )
         case .any, .regex:
             break
         }
@@ -31,14 +36,20 @@ public enum FuzzingEntryPoints {
         guard let config = try? ProxyConfig.parse(data) else { return }
         _ = config.lint()
         precondition(!config.routes.isEmpty, "a config without routes was accepted")
-        precondition(!(config.cors.allowCredentials && config.cors.allowedOrigins.contains(where: \.isAny)), "* with credentials accepted")
+        precondition(
+            !(config.cors.allowCredentials && config.cors.allowedOrigins.contains(where: \.isAny)),
+            "* with credentials accepted"
+        )
     }
 
     /// A decoded request head against a fixed config: a forwarded request always goes to the configured upstream
     /// (the URL starts with the upstream base and a `/`), and the logged target never shows a token.
     public static func requestHead(_ head: HTTPRequestHead) {
         let snapshot = self.snapshot
-        let cors = snapshot.outcome(for: head, verdict: snapshot.policy.judge(origin: head.headers.first(name: "origin")))
+        let cors = snapshot.outcome(
+            for: head,
+            verdict: snapshot.policy.judge(origin: head.headers.first(name: "origin"))
+        )
         let plan = RequestPlan(head: head, cors: cors, snapshot: snapshot, clientAddress: "127.0.0.1")
         if case .forward(let route, let request) = plan.action {
             let base = route.upstream.description

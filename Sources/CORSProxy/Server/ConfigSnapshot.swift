@@ -52,8 +52,9 @@ final class ConfigSnapshot: Sendable {
             nameEnd = bytes.index(after: close)
         }
         let port = bytes[nameEnd...].dropFirst()
-        guard nameEnd == bytes.endIndex
-            || (bytes[nameEnd] == UInt8(ascii: ":") && (1...5).contains(port.count) && ASCII.isDecimal(port))
+        guard
+            nameEnd == bytes.endIndex
+                || (bytes[nameEnd] == UInt8(ascii: ":") && (1...5).contains(port.count) && ASCII.isDecimal(port))
         else { return nil }
         return String(decoding: bytes[..<nameEnd].map(ASCII.lowercased), as: UTF8.self)
     }

@@ -330,7 +330,9 @@ struct ConnectionStateMachine {
 
     /// The transfer failed.
     mutating func upstreamFailed() -> FailureAction {
-        guard case .exchange(let exchange) = self.state else { preconditionFailure("upstream failure in \(self.state)") }
+        guard case .exchange(let exchange) = self.state else {
+            preconditionFailure("upstream failure in \(self.state)")
+        }
         switch exchange.response {
         case .awaitingUpstream:
             return .answer

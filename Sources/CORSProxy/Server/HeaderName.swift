@@ -23,15 +23,17 @@ enum HeaderName: Equatable {
     case accessControl
     case other
 
-    private static let names: [(lowercase: [UInt8], kind: HeaderName)] = ([
-        ("keep-alive", .hopByHop), ("proxy-connection", .hopByHop), ("proxy-authenticate", .hopByHop),
-        ("proxy-authorization", .hopByHop), ("te", .hopByHop), ("trailer", .hopByHop),
-        ("transfer-encoding", .transferEncoding), ("upgrade", .hopByHop), ("connection", .connection), ("host", .host),
-        ("content-length", .contentLength), ("expect", .expect), ("origin", .origin), ("cookie", .cookie),
-        ("set-cookie", .setCookie), ("x-forwarded-for", .xForwardedFor), ("x-forwarded-proto", .xForwardedProto),
-        ("x-forwarded-host", .xForwardedHost), ("vary", .vary), ("location", .location),
-        ("content-location", .contentLocation), ("link", .link),
-    ] as [(String, HeaderName)]).map { (Array($0.0.utf8), $0.1) }
+    private static let names: [(lowercase: [UInt8], kind: HeaderName)] =
+        ([
+            ("keep-alive", .hopByHop), ("proxy-connection", .hopByHop), ("proxy-authenticate", .hopByHop),
+            ("proxy-authorization", .hopByHop), ("te", .hopByHop), ("trailer", .hopByHop),
+            ("transfer-encoding", .transferEncoding), ("upgrade", .hopByHop), ("connection", .connection),
+            ("host", .host),
+            ("content-length", .contentLength), ("expect", .expect), ("origin", .origin), ("cookie", .cookie),
+            ("set-cookie", .setCookie), ("x-forwarded-for", .xForwardedFor), ("x-forwarded-proto", .xForwardedProto),
+            ("x-forwarded-host", .xForwardedHost), ("vary", .vary), ("location", .location),
+            ("content-location", .contentLocation), ("link", .link),
+        ] as [(String, HeaderName)]).map { (Array($0.0.utf8), $0.1) }
     private static let accessControlPrefix = Array("access-control-".utf8)
 
     init(_ name: String) {

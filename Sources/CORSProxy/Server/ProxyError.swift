@@ -175,7 +175,10 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
             "\(upstream) sent a Content-Length the proxy cannot trust",
             [
                 ("upstream", .string(upstream)),
-                ("cause", .string("conflicting or malformed Content-Length: \(lengths.sorted().joined(separator: ", "))")),
+                (
+                    "cause",
+                    .string("conflicting or malformed Content-Length: \(lengths.sorted().joined(separator: ", "))")
+                ),
             ]
         )
     }

@@ -73,7 +73,8 @@ extension ProxyHandler {
             // No length for 1xx, 204 and 304, whatever the headers say (RFC 9110 §6.4.1).
             dropsContentLength: !status.mayHaveResponseBody
         ) { kind, value in
-            kind == .link ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
+            kind == .link
+                ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
         guard found.contentLengths.count <= 1, found.contentLengths.allSatisfy({ ASCII.isDecimal($0.utf8) }) else {
             exchange.transfer?.cancel()

@@ -49,7 +49,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     ///   - sinks: Receive one record per exchange.
     ///   - date: The event loop's `Date` cache.
     ///   - logger: For connection-level events.
-    init(store: ConfigStore, curl: CurlLoop, sinks: [any ExchangeSink], date: NIOLoopBoundBox<HTTPDate>, logger: Logger) {
+    init(store: ConfigStore, curl: CurlLoop, sinks: [any ExchangeSink], date: NIOLoopBoundBox<HTTPDate>, logger: Logger)
+    {
         self.store = store
         self.curl = curl
         self.sinks = sinks
@@ -60,7 +61,10 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.channelContext = context
-        self.machine = ConnectionStateMachine(timeouts: self.store.current.connectionTimeouts, now: context.eventLoop.now)
+        self.machine = ConnectionStateMachine(
+            timeouts: self.store.current.connectionTimeouts,
+            now: context.eventLoop.now
+        )
         self.armTimer(context: context)
     }
 
@@ -88,7 +92,10 @@ final class ProxyHandler: ChannelDuplexHandler {
         self.timer = nil
         guard let context = self.channelContext else { return }
         let transfer = self.exchange?.transfer
-        switch self.machine.timerFired(now: context.eventLoop.now, isClientStalled: transfer?.isWaitingForConsumer ?? false) {
+        switch self.machine.timerFired(
+            now: context.eventLoop.now,
+            isClientStalled: transfer?.isWaitingForConsumer ?? false
+        ) {
         case .none:
             self.armTimer(context: context)
         case .closeIdle:

@@ -1,11 +1,11 @@
 public import CurlBridge
 public import Logging
+internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOExtras
 internal import NIOHTTP1
 internal import NIOPosix
 public import ServiceLifecycle
-internal import NIOConcurrencyHelpers
 
 /// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through ``CurlLoop``s,
 /// each event loop's connections always through the same one. Graceful shutdown stops accepting, lets in-flight
@@ -28,8 +28,19 @@ public final class ProxyServer: Service, Sendable {
     ///   - curl: The loops upstream transfers run on (at least one), shared out among the event loops.
     ///   - logger: Receives one line per request.
     ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
-    public convenience init(config: ProxyConfig, curl: [CurlLoop], logger: Logger, drainTimeout: Duration = .seconds(25)) {
-        self.init(config: config, curl: curl, logger: logger, sinks: [LogSink(logger: logger)], drainTimeout: drainTimeout)
+    public convenience init(
+        config: ProxyConfig,
+        curl: [CurlLoop],
+        logger: Logger,
+        drainTimeout: Duration = .seconds(25)
+    ) {
+        self.init(
+            config: config,
+            curl: curl,
+            logger: logger,
+            sinks: [LogSink(logger: logger)],
+            drainTimeout: drainTimeout
+        )
     }
 
     /// - Parameters:
@@ -88,7 +99,13 @@ public final class ProxyServer: Service, Sendable {
                     try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
                     let loop = self.loops[ObjectIdentifier(channel.eventLoop)]!
                     try pipeline.addHandler(
-                        ProxyHandler(store: self.store, curl: loop.curl, sinks: self.sinks, date: loop.date, logger: self.logger)
+                        ProxyHandler(
+                            store: self.store,
+                            curl: loop.curl,
+                            sinks: self.sinks,
+                            date: loop.date,
+                            logger: self.logger
+                        )
                     )
                 }
             }

@@ -32,7 +32,12 @@ struct RequestPlan {
         self.decide(head: head, cors: cors, snapshot: snapshot, clientAddress: clientAddress)
     }
 
-    private mutating func decide(head: HTTPRequestHead, cors: CORSOutcome, snapshot: ConfigSnapshot, clientAddress: String?) {
+    private mutating func decide(
+        head: HTTPRequestHead,
+        cors: CORSOutcome,
+        snapshot: ConfigSnapshot,
+        clientAddress: String?
+    ) {
         let uri = head.uri
         let path = uri.prefix { $0 != "?" }
         let config = snapshot.config

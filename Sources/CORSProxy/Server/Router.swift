@@ -22,7 +22,9 @@ struct Router: Sendable {
             if !forwardedPath.utf8.starts(with: "/".utf8) { forwardedPath = "/" + forwardedPath }
         }
         var url = route.upstream.origin
-        url.reserveCapacity(url.utf8.count + route.upstream.basePath.utf8.count + path.utf8.count + (query?.utf8.count ?? 0) + 2)
+        url.reserveCapacity(
+            url.utf8.count + route.upstream.basePath.utf8.count + path.utf8.count + (query?.utf8.count ?? 0) + 2
+        )
         url += route.upstream.basePath
         url += forwardedPath
         if let query {

@@ -68,7 +68,9 @@ func http(
         status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            )
         }
     }
     return HTTPResult(status: status, headers: headers, body: body, exitCode: exitCode)
@@ -94,7 +96,8 @@ func run(_ executable: String, _ arguments: [String], stdout: FileHandle? = nil)
 
 /// A file of `count` pattern bytes (``TestUpstream/pattern(offset:count:)``), for uploads.
 func patternFile(count: Int) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-upload-\(UUID().uuidString)").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-upload-\(UUID().uuidString)")
+        .path
     _ = FileManager.default.createFile(atPath: path, contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     var offset = 0

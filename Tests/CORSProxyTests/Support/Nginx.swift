@@ -25,7 +25,9 @@ final class Nginx: Sendable {
     /// `tls`, a self-signed certificate for 127.0.0.1 is made, and `CERT` and `KEY` are replaced by its files.
     static func start(server: String, tls: Bool = false, certificate: TestCertificate = .valid) async throws -> Nginx {
         let port = try await freePort()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-nginx-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "corsproxy-nginx-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if tls {
             try await certificate.make(certificate: "\(directory)/cert.pem", key: "\(directory)/key.pem")
@@ -74,7 +76,10 @@ final class Nginx: Sendable {
     }
 
     static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
+            host: "127.0.0.1",
+            port: 0
+        ).get()
         let port = channel.localAddress!.port!
         try await channel.close()
         return port
@@ -91,11 +96,16 @@ enum TestCertificate {
     case expired
 
     func make(certificate: String, key: String) async throws {
-        let (names, notBefore, notAfter): (String, String, String) = switch self {
-        case .valid: ("[x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')]", "now - day", "now + 2 * day")
-        case .wrongHost: ("[x509.DNSName('other.example')]", "now - day", "now + 2 * day")
-        case .expired: ("[x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]", "now - 3 * day", "now - day")
-        }
+        let (names, notBefore, notAfter): (String, String, String) =
+            switch self {
+            case .valid:
+                (
+                    "[x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')]", "now - day",
+                    "now + 2 * day"
+                )
+            case .wrongHost: ("[x509.DNSName('other.example')]", "now - day", "now + 2 * day")
+            case .expired: ("[x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]", "now - 3 * day", "now - day")
+            }
         let script = """
             import datetime, ipaddress, sys
             from cryptography import x509
@@ -114,6 +124,8 @@ enum TestCertificate {
             open(sys.argv[2], 'wb').write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
             """
         let status = try await run("/usr/bin/python3", ["-c", script, certificate, key])
-        guard status == 0 else { throw TestFailure("could not make a test certificate (needs Debian's python3-cryptography)") }
+        guard status == 0 else {
+            throw TestFailure("could not make a test certificate (needs Debian's python3-cryptography)")
+        }
     }
 }

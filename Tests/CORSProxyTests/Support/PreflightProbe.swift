@@ -35,7 +35,8 @@ struct PreflightProbe {
             )
         )
         let verdict = model.judgePreflight(BrowserModel.Response(status: 204, headers: self.headers))
-        let prefix = "Access to fetch at 'http://proxy/x' from origin '\(origin)' has been blocked by CORS policy: "
+        let prefix =
+            "Access to fetch at 'http://proxy/x' from origin '\(origin)' has been blocked by CORS policy: "
             + "Response to preflight request doesn't pass access control check: "
         self.chromeReason = model.chromeMessage(verdict).map { String($0.dropFirst(prefix.count)) }
     }
@@ -44,7 +45,13 @@ struct PreflightProbe {
 extension CORSPolicy {
     /// The proxy's answer to a preflight from `origin` (an allowed one).
     func preflight(origin: String, method: String, requestHeaders: [String], privateNetwork: Bool) -> PreflightProbe {
-        PreflightProbe(policy: self, origin: origin, method: method, requestHeaders: requestHeaders, privateNetwork: privateNetwork)
+        PreflightProbe(
+            policy: self,
+            origin: origin,
+            method: method,
+            requestHeaders: requestHeaders,
+            privateNetwork: privateNetwork
+        )
     }
 
     /// The `Access-Control-*` lines of an actual response to `origin`.

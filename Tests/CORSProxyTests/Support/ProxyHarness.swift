@@ -24,7 +24,9 @@ struct RunningProxy: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let line = self.logLines.first(where: { text.isEmpty || $0.contains(text) }) { return line }
-            guard ContinuousClock.now < deadline else { throw TestFailure("no log line containing \(text.debugDescription)") }
+            guard ContinuousClock.now < deadline else {
+                throw TestFailure("no log line containing \(text.debugDescription)")
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -32,7 +34,8 @@ struct RunningProxy: Sendable {
     /// Every log line, rendered as `message key=value…`, for assertions.
     var logLines: [String] {
         self.logs.entries.map { entry in
-            "\(entry.message) " + entry.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            "\(entry.message) "
+                + entry.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
     }
 }
@@ -105,7 +108,8 @@ func withUpstream<T>(_ body: (TestUpstream) async throws -> T) async throws -> T
 func corsproxyExecutable() throws -> String {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    let candidates = [ProcessInfo.processInfo.environment["CORSPROXY_BIN"]].compactMap { $0 }
+    let candidates =
+        [ProcessInfo.processInfo.environment["CORSPROXY_BIN"]].compactMap { $0 }
         + [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("corsproxy").path]
         + ["debug", "release"].map { root.appendingPathComponent(".build/\($0)/corsproxy").path }
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
@@ -152,7 +156,9 @@ final class ProxyProcess: Sendable {
     /// Writes `configJSON` to a file and runs `corsproxy serve --config FILE --listen 127.0.0.1:0`; returns once
     /// the ready line names the port.
     static func start(configJSON: String, arguments: [String] = []) async throws -> ProxyProcess {
-        let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString).json").path
+        let configPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "corsproxy-\(UUID().uuidString).json"
+        ).path
         try Data(configJSON.utf8).write(to: URL(fileURLWithPath: configPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
@@ -249,13 +255,25 @@ private func readLine(_ handle: FileHandle, timeout: Duration) async throws -> S
                 }
                 return String(decoding: buffer[..<newline], as: UTF8.self)
             }
-            guard let text, resumed.withLockedValue({ let first = !$0; $0 = true; return first }) else { return }
+            guard let text,
+                resumed.withLockedValue({
+                    let first = !$0
+                    $0 = true
+                    return first
+                })
+            else { return }
             handle.readabilityHandler = nil
             continuation.resume(returning: text)
         }
         Task {
             try? await Task.sleep(until: deadline)
-            guard resumed.withLockedValue({ let first = !$0; $0 = true; return first }) else { return }
+            guard
+                resumed.withLockedValue({
+                    let first = !$0
+                    $0 = true
+                    return first
+                })
+            else { return }
             handle.readabilityHandler = nil
             continuation.resume(throwing: TestFailure("no ready line within \(timeout)"))
         }

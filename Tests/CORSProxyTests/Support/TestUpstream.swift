@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOConcurrencyHelpers
 
 /// A real HTTP/1.1 server on 127.0.0.1:0 that plays the upstream API. It records every connection and request so
 /// tests can prove what reached it (and what did not).
@@ -194,7 +194,10 @@ private final class UpstreamHandler: ChannelDuplexHandler {
             let parts = Int(query.first { $0.name == "parts" }?.value ?? "3") ?? 3
             self.writeHead(.ok, HTTPHeaders([("Content-Type", "text/plain")]), context: context)
             for index in 0..<parts {
-                context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part \(index)\n")))), promise: nil)
+                context.writeAndFlush(
+                    self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part \(index)\n")))),
+                    promise: nil
+                )
             }
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
         } else if path == "/no-content" {
@@ -209,7 +212,12 @@ private final class UpstreamHandler: ChannelDuplexHandler {
         } else if path.hasPrefix("/status/"), let code = Int(path.dropFirst("/status/".count)) {
             var headers = HTTPHeaders([("Content-Type", "application/json")])
             if code == 429 { headers.add(name: "Retry-After", value: "7") }
-            self.writeSimple(HTTPResponseStatus(statusCode: code), headers, body: "{\"status\":\(code)}", context: context)
+            self.writeSimple(
+                HTTPResponseStatus(statusCode: code),
+                headers,
+                body: "{\"status\":\(code)}",
+                context: context
+            )
         } else if path == "/slow-head" {
             let ms = Int(query.first { $0.name == "ms" }?.value ?? "1000") ?? 1000
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -222,12 +230,16 @@ private final class UpstreamHandler: ChannelDuplexHandler {
         } else if path == "/reset-mid-body" {
             self.writeHead(.ok, HTTPHeaders([("Content-Length", "1000")]), context: context)
             let channel = context.channel
-            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "0123456789"))))).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "0123456789")))))
+                .whenComplete { _ in
+                    channel.close(promise: nil)
+                }
         } else if path == "/stall" {
             self.writeHead(.ok, HTTPHeaders([("Content-Length", "1000")]), context: context)
-            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "0123456789")))), promise: nil)
+            context.writeAndFlush(
+                self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "0123456789")))),
+                promise: nil
+            )
         } else if path == "/headers" {
             var headers = HTTPHeaders()
             for item in query { headers.add(name: item.name, value: item.value ?? "") }
@@ -243,7 +255,10 @@ private final class UpstreamHandler: ChannelDuplexHandler {
                 "bodyLength": request.bodyLength,
                 "bodySHA256": request.bodySHA256,
             ]
-            let body = String(decoding: try! JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self)
+            let body = String(
+                decoding: try! JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]),
+                as: UTF8.self
+            )
             self.writeSimple(.ok, HTTPHeaders([("Content-Type", "application/json")]), body: body, context: context)
         }
     }
@@ -253,7 +268,12 @@ private final class UpstreamHandler: ChannelDuplexHandler {
         context.writeAndFlush(self.wrapOutboundOut(.head(head)), promise: nil)
     }
 
-    private func writeSimple(_ status: HTTPResponseStatus, _ headers: HTTPHeaders, body: String, context: ChannelHandlerContext) {
+    private func writeSimple(
+        _ status: HTTPResponseStatus,
+        _ headers: HTTPHeaders,
+        body: String,
+        context: ChannelHandlerContext
+    ) {
         var headers = headers
         headers.replaceOrAdd(name: "Content-Length", value: "\(body.utf8.count)")
         self.writeHead(status, headers, context: context)
