@@ -78,7 +78,7 @@ struct Doctor: AsyncParsableCommand {
     private func diagnose(_ model: BrowserModel, curl: CurlLoop) async throws -> Int32 {
         if model.needsPreflight {
             var why: [String] = []
-            if !["GET", "HEAD", "POST"].contains(model.request.method) {
+            if !BrowserModel.safelistedMethods.contains(model.request.method) {
                 why.append("method \(model.request.method) is not GET, HEAD or POST")
             }
             if !model.unsafeHeaderNames.isEmpty {

@@ -108,7 +108,7 @@ public struct BrowserModel: Sendable {
     }
 
     /// Fetch's CORS-safelisted methods: they never need a preflight nor a listing in `Access-Control-Allow-Methods`.
-    static let safelistedMethods = ["GET", "HEAD", "POST"]
+    public static let safelistedMethods = ["GET", "HEAD", "POST"]
 
     public let request: Request
 

@@ -127,12 +127,6 @@ struct ExchangeRecord: Sendable {
         )
         return (model, model.judgeActual(response))
     }
-
-    /// Chrome's console line when the browser blocks the exchange.
-    var chromeMessage: String? {
-        guard let (model, verdict) = self.browserVerdict else { return nil }
-        return model.chromeMessage(verdict)
-    }
 }
 
 /// A request id: unique within the process, and across processes with high probability.

@@ -1,7 +1,7 @@
 internal import Logging
 
-/// The one log line per exchange, at `info`: what was asked, the CORS decision and why, what the browser will do
-/// with the answer, and how it ended. Keys are dotted (swift-log's practice 002); a token never appears, since
+/// The one log line per exchange, at `info`: what was asked, the CORS decision and why, what Chrome and Firefox
+/// will print about the answer when they block it, and how it ended. Keys are dotted (swift-log's practice 002); a token never appears, since
 /// the record holds none.
 struct LogSink: ExchangeSink {
     let logger: Logger
@@ -45,7 +45,10 @@ struct LogSink: ExchangeSink {
             if !requested.isEmpty { metadata["cors.requestHeaders"] = "\(requested)" }
         }
         if let refusal = cors.preflightRefusal { metadata["cors.refusal"] = "\(refusal)" }
-        if let chrome = record.chromeMessage { metadata["chrome"] = "\(chrome)" }
+        if let (model, verdict) = record.browserVerdict, !verdict.isAllowed {
+            if let chrome = model.chromeMessage(verdict) { metadata["chrome"] = "\(chrome)" }
+            if let firefox = model.firefoxMessage(verdict, status: record.status) { metadata["firefox"] = "\(firefox)" }
+        }
         if let upstream = record.upstream { metadata["upstream"] = "\(upstream)" }
         if record.bytesOut > 0 { metadata["bytes"] = "\(record.bytesOut)" }
         if let code = record.curlCode { metadata["curl.code"] = "\(code)" }
