@@ -31,12 +31,14 @@ struct EmbeddedProxy {
     let channel: EmbeddedChannel
     let store: ConfigStore
     let sink = CollectingSink()
+    let observers: ExchangeObservers
 
     init(
         _ configJSON: String = testConfig(upstream: "http://127.0.0.1:1", extra: #""timeouts": {"clientHeader": 5}"#)
     ) throws {
         self.store = ConfigStore(ConfigSnapshot(config: try ProxyConfig.parse(Data(configJSON.utf8))))
         self.channel = EmbeddedChannel()
+        self.observers = ExchangeObservers(sinks: [self.sink])
         let date = NIOLoopBoundBox.makeBoxSendingValue(HTTPDate(), eventLoop: self.channel.eventLoop)
         try self.channel.pipeline.syncOperations.addHandler(ResponseEncoder())
         try self.channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
@@ -44,7 +46,7 @@ struct EmbeddedProxy {
             ProxyHandler(
                 store: self.store,
                 curl: Self.curl,
-                sinks: [self.sink],
+                observers: self.observers,
                 date: date,
                 logger: Logger(label: "embedded")
             )

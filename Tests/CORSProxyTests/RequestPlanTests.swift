@@ -29,11 +29,13 @@ struct RequestPlanTests {
         _ headers: [(String, String)] = [("Host", "127.0.0.1:8787")]
     ) -> RequestPlan {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers))
+        let route = Self.snapshot.router.route(for: uri.prefix { $0 != "?" })
         let cors = Self.snapshot.outcome(
             for: head,
-            verdict: Self.snapshot.policy.judge(origin: head.headers.first(name: "origin"))
+            verdict: Self.snapshot.policy.judge(origin: head.headers.first(name: "origin")),
+            route: route
         )
-        return RequestPlan(head: head, cors: cors, snapshot: Self.snapshot, clientAddress: "10.0.0.7")
+        return RequestPlan(head: head, cors: cors, route: route, snapshot: Self.snapshot, clientAddress: "10.0.0.7")
     }
 
     /// The local answer's status, error code, CORS answer kind and whether it closes the connection.

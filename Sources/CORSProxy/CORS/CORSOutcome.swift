@@ -42,13 +42,13 @@ struct CORSOutcome: Sendable {
     /// The header values that do not depend on the request, computed once per config snapshot.
     final class Headers: Sendable {
         /// A preflight answer's lines after `Access-Control-Allow-Origin`.
-        fileprivate let preflight: [(name: String, value: String)]
+        let preflight: [(name: String, value: String)]
         /// An actual response's lines after `Access-Control-Allow-Origin`.
-        fileprivate let actual: [(name: String, value: String)]
+        let actual: [(name: String, value: String)]
         /// `Vary` of a preflight answer: everything the answer depends on.
-        fileprivate let preflightVary: String
-        fileprivate let allowsPrivateNetwork: Bool
-        fileprivate let allowsCredentials: Bool
+        let preflightVary: String
+        let allowsPrivateNetwork: Bool
+        let allowsCredentials: Bool
 
         /// - Parameter policy: The policy whose lists the headers carry.
         init(policy: CORSPolicy) {
@@ -77,6 +77,22 @@ struct CORSOutcome: Sendable {
         }
     }
 
+    /// Why enforcing the policy would block an exchange that report-only mode serves.
+    enum WouldBlock: String, Sendable {
+        case originNotAllowed = "origin-not-allowed"
+        case methodNotAllowed = "method-not-allowed"
+        case headerNotAllowed = "header-not-allowed"
+        case privateNetworkNotAllowed = "private-network-not-allowed"
+
+        init(_ refusal: CORSPolicy.PreflightRefusal) {
+            switch refusal {
+            case .method: self = .methodNotAllowed
+            case .header: self = .headerNotAllowed
+            case .privateNetwork: self = .privateNetworkNotAllowed
+            }
+        }
+    }
+
     let verdict: CORSPolicy.OriginVerdict
     let stage: Stage
     let disposition: Disposition
@@ -85,48 +101,87 @@ struct CORSOutcome: Sendable {
     let preflightRefusal: CORSPolicy.PreflightRefusal?
     /// The preflight carries `Access-Control-Request-Private-Network: true`.
     let requestsPrivateNetwork: Bool
-    private let headers: Headers
+    /// A preflight's `Access-Control-Request-Method` and `Access-Control-Request-Headers` values.
+    let preflightRequest: (method: String, headers: [String])?
+    /// In report-only mode: what enforcing the policy would have refused, which this exchange is served anyway.
+    let wouldBlock: WouldBlock?
+    /// The failure injected into this exchange's answers.
+    let fault: Fault?
+    let headers: Headers
 
     /// - Parameters:
     ///   - head: The request head.
     ///   - verdict: The policy's verdict on its `Origin`.
     ///   - policy: The policy of the exchange's config snapshot.
     ///   - headers: The snapshot's precomputed header values.
-    init(head: HTTPRequestHead, verdict: CORSPolicy.OriginVerdict, policy: CORSPolicy, headers: Headers) {
+    ///   - faults: The snapshot's injector and the rules of the request's route, when faults are configured.
+    init(
+        head: HTTPRequestHead,
+        verdict: CORSPolicy.OriginVerdict,
+        policy: CORSPolicy,
+        headers: Headers,
+        faults: (injector: FaultInjector, rules: [ProxyConfig.FaultRule])? = nil
+    ) {
         self.verdict = verdict
         self.headers = headers
+        let isReportOnly = policy.configuration.mode == .reportOnly
+        var wouldBlock: WouldBlock?
         switch verdict {
-        case .absent: self.disposition = .omit
-        case .allowed: self.disposition = .emit
-        case .refused: self.disposition = policy.configuration.disallowedOrigin == .reject ? .reject : .omit
+        case .absent:
+            self.disposition = .omit
+        case .allowed:
+            self.disposition = .emit
+        case .refused(let origin, _) where isReportOnly && Origin(origin) != nil:
+            self.disposition = .emit
+            wouldBlock = .originNotAllowed
+        case .refused:
+            self.disposition = policy.configuration.disallowedOrigin == .reject ? .reject : .omit
         }
         let requestMethod = head.method == .OPTIONS ? head.headers.first(name: "access-control-request-method") : nil
-        guard verdict != .absent else {
+        if verdict == .absent {
             self.stage = .none
-            self.preflightRefusal = nil
+            self.preflightRequest = nil
             self.requestsPrivateNetwork = false
-            return
-        }
-        guard let requestMethod else {
+            self.preflightRefusal = nil
+        } else if let requestMethod {
+            self.stage = .preflight
+            let requested = (requestMethod, head.headers["access-control-request-headers"])
+            self.preflightRequest = requested
+            let privateNetwork =
+                head.headers.first(name: "access-control-request-private-network").map {
+                    ASCII.equalsIgnoringCase($0, "true")
+                } ?? false
+            self.requestsPrivateNetwork = privateNetwork
+            self.preflightRefusal =
+                self.disposition == .emit && wouldBlock == nil
+                ? policy.judgePreflight(
+                    method: requested.0,
+                    requestHeaders: requested.1,
+                    privateNetwork: privateNetwork
+                )
+                : nil
+            if isReportOnly, let refusal = self.preflightRefusal { wouldBlock = WouldBlock(refusal) }
+        } else {
             self.stage = .actual
-            self.preflightRefusal = nil
+            self.preflightRequest = nil
             self.requestsPrivateNetwork = false
-            return
+            self.preflightRefusal = nil
         }
-        self.stage = .preflight
-        let privateNetwork =
-            head.headers.first(name: "access-control-request-private-network").map {
-                ASCII.equalsIgnoringCase($0, "true")
-            } ?? false
-        self.requestsPrivateNetwork = privateNetwork
-        self.preflightRefusal =
-            self.disposition == .emit
-            ? policy.judgePreflight(
-                method: requestMethod,
-                requestHeaders: head.headers["access-control-request-headers"],
-                privateNetwork: privateNetwork
+        self.wouldBlock = wouldBlock
+        if let faults {
+            self.fault = Self.chooseFault(
+                head: head,
+                stage: self.stage,
+                disposition: self.disposition,
+                preflightRequest: self.preflightRequest,
+                requestsPrivateNetwork: self.requestsPrivateNetwork,
+                headers: headers,
+                injector: faults.injector,
+                rules: faults.rules
             )
-            : nil
+        } else {
+            self.fault = nil
+        }
     }
 
     /// `cors.allowCredentials`: browsers then fetch with credentials, so `*` in the lists is a literal name.
@@ -138,6 +193,9 @@ struct CORSOutcome: Sendable {
         self.disposition = .omit
         self.preflightRefusal = nil
         self.requestsPrivateNetwork = false
+        self.preflightRequest = nil
+        self.wouldBlock = nil
+        self.fault = nil
         self.headers = headers
     }
 
@@ -147,21 +205,28 @@ struct CORSOutcome: Sendable {
         CORSOutcome(withoutRequest: headers)
     }
 
-    /// The `Access-Control-*` lines `answer` carries.
-    func lines(for answer: Answer) -> [(name: String, value: String)] {
-        guard self.disposition == .emit, case .allowed(let origin, _) = self.verdict else { return [] }
+    /// The `Access-Control-*` lines `answer` carries, with the exchange's fault applied.
+    /// - Parameter enforced: The lines enforcing the policy would send, without report-only's widening or a fault:
+    ///   what the browser would have judged.
+    func lines(for answer: Answer, enforced: Bool = false) -> [(name: String, value: String)] {
+        guard self.disposition == .emit, let origin = self.verdict.origin else { return [] }
+        if enforced && self.wouldBlock == .originNotAllowed { return [] }
+        if !enforced && self.fault == .errorWithoutCORS { return [] }
         var lines = [(name: "Access-Control-Allow-Origin", value: origin)]
         switch answer {
         case .preflight:
             lines.reserveCapacity(self.headers.preflight.count + 2)
             lines += self.headers.preflight
-            if self.requestsPrivateNetwork && self.headers.allowsPrivateNetwork {
+            let isWidened = !enforced && self.wouldBlock != nil
+            if self.requestsPrivateNetwork && (self.headers.allowsPrivateNetwork || isWidened) {
                 lines.append(("Access-Control-Allow-Private-Network", "true"))
             }
+            if isWidened, let request = self.preflightRequest { Self.widen(&lines, toAllow: request) }
         case .local, .relayed:
             lines.reserveCapacity(self.headers.actual.count + 1)
             lines += self.headers.actual
         }
+        if !enforced, let fault = self.fault { self.apply(fault, to: &lines, answer: answer) }
         return lines
     }
 

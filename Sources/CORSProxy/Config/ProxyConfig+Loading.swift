@@ -42,12 +42,12 @@ extension ProxyConfig {
 struct ConfigReader {
     var issues: [ConfigIssue] = []
 
-    private mutating func fail(_ path: String, _ message: String) {
+    mutating func fail(_ path: String, _ message: String) {
         self.issues.append(ConfigIssue(path: path, message: message))
     }
 
     /// Checks `value` is an object with only `known` keys; unknown keys are problems (usually typos).
-    private mutating func object(_ value: JSONValue, at path: String, known: [String]) -> [String: JSONValue]? {
+    mutating func object(_ value: JSONValue, at path: String, known: [String]) -> [String: JSONValue]? {
         guard case .object(let object) = value else {
             self.fail(path, "expected an object, found \(value.typeName)")
             return nil
@@ -59,7 +59,7 @@ struct ConfigReader {
         return object
     }
 
-    private mutating func string(_ value: JSONValue, at path: String) -> String? {
+    mutating func string(_ value: JSONValue, at path: String) -> String? {
         guard case .string(let text) = value else {
             self.fail(path, "expected a string, found \(value.typeName)")
             return nil
@@ -67,7 +67,7 @@ struct ConfigReader {
         return text
     }
 
-    private mutating func bool(_ value: JSONValue, at path: String) -> Bool? {
+    mutating func bool(_ value: JSONValue, at path: String) -> Bool? {
         guard case .bool(let flag) = value else {
             self.fail(path, "expected true or false, found \(value.typeName)")
             return nil
@@ -75,7 +75,7 @@ struct ConfigReader {
         return flag
     }
 
-    private mutating func number(_ value: JSONValue, at path: String, range: ClosedRange<Double>) -> Double? {
+    mutating func number(_ value: JSONValue, at path: String, range: ClosedRange<Double>) -> Double? {
         guard case .number(let number) = value else {
             self.fail(path, "expected a number, found \(value.typeName)")
             return nil
@@ -90,7 +90,7 @@ struct ConfigReader {
         return number
     }
 
-    private mutating func strings(_ value: JSONValue, at path: String) -> [(String, String)]? {
+    mutating func strings(_ value: JSONValue, at path: String) -> [(String, String)]? {
         guard case .array(let items) = value else {
             self.fail(path, "expected an array of strings, found \(value.typeName)")
             return nil
@@ -111,7 +111,7 @@ struct ConfigReader {
 
     mutating func readConfig(_ document: JSONValue) -> ProxyConfig {
         var config = ProxyConfig()
-        let known = ["$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits"]
+        let known = ["$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults"]
         guard let root = self.object(document, at: "", known: known) else { return config }
         if let value = root["listen"], let text = self.string(value, at: "listen") {
             if let address = ListenAddress(text) {
@@ -130,6 +130,12 @@ struct ConfigReader {
         }
         if let value = root["cors"] {
             config.cors = self.readCORS(value)
+        }
+        if let value = root["faults"] {
+            config.faults = self.readFaultSettings(value)
+        }
+        for (index, route) in config.routes.enumerated() {
+            self.checkFaultRules(route.faults, at: "routes[\(index)].faults")
         }
         if let value = root["allowedHosts"], let hosts = self.strings(value, at: "allowedHosts") {
             if hosts.isEmpty {
@@ -191,7 +197,7 @@ struct ConfigReader {
         var routes: [ProxyConfig.Route] = []
         for (index, item) in items.enumerated() {
             let path = "routes[\(index)]"
-            let known = ["prefix", "upstream", "stripPrefix", "forwardCookies", "http2", "caFile"]
+            let known = ["prefix", "upstream", "stripPrefix", "forwardCookies", "http2", "caFile", "faults"]
             guard let object = self.object(item, at: path, known: known) else { continue }
             var prefix: String?
             var upstream: UpstreamURL?
@@ -232,6 +238,7 @@ struct ConfigReader {
             if caFile != nil, let upstream, upstream.scheme != "https" {
                 self.fail("\(path).caFile", "only an https upstream uses a CA file")
             }
+            let faults = object["faults"].map { self.readFaultRules($0, at: "\(path).faults") } ?? []
             if let prefix, let upstream {
                 routes.append(
                     .init(
@@ -240,7 +247,8 @@ struct ConfigReader {
                         stripPrefix: strip,
                         forwardCookies: cookies,
                         http2: http2,
-                        caFile: caFile
+                        caFile: caFile,
+                        faults: faults
                     )
                 )
             }
@@ -252,7 +260,7 @@ struct ConfigReader {
         var cors = ProxyConfig.CORS()
         let known = [
             "allowedOrigins", "allowedMethods", "allowedHeaders", "exposedHeaders", "allowCredentials", "maxAge",
-            "allowPrivateNetwork", "disallowedOrigin",
+            "allowPrivateNetwork", "disallowedOrigin", "mode",
         ]
         guard let object = self.object(value, at: "cors", known: known) else { return cors }
         var anyPath: String?
@@ -306,6 +314,13 @@ struct ConfigReader {
                 cors.disallowedOrigin = mode
             } else {
                 self.fail("cors.disallowedOrigin", "\"\(text)\" is neither \"reject\" nor \"omit-headers\"")
+            }
+        }
+        if let value = object["mode"], let text = self.string(value, at: "cors.mode") {
+            if let mode = ProxyConfig.CORSMode(rawValue: text) {
+                cors.mode = mode
+            } else {
+                self.fail("cors.mode", "\"\(text)\" is neither \"enforce\" nor \"report-only\"")
             }
         }
         if cors.allowCredentials, let anyPath {

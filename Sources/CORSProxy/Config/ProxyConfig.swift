@@ -13,6 +13,36 @@ public struct ProxyConfig: Sendable {
         public var http2: Bool = false
         /// A PEM file of CA certificates to trust for this upstream instead of the system store.
         public var caFile: String?
+        /// Failures to inject on this route's requests; the first rule that matches a request applies.
+        public var faults: [FaultRule] = []
+    }
+
+    /// One `routes[].faults[]` rule: inject `fault` into a share `rate` of the requests it matches.
+    public struct FaultRule: Sendable {
+        public var fault: Fault
+        /// The share of matching requests that get the fault, 0…1.
+        public var rate: Double = 1
+        /// Only requests with these methods (a preflight's is its `Access-Control-Request-Method`); all when nil.
+        public var methods: [String]?
+        /// Only requests from origins these patterns admit; all when nil.
+        public var origins: [OriginPattern]?
+    }
+
+    /// The top-level `faults` object.
+    public struct FaultSettings: Sendable {
+        /// Honour `corsproxy-fault=KIND[:N]` in the query and `X-Corsproxy-Fault: KIND[:N]` (both removed before
+        /// forwarding). Off: both are ignored and left alone.
+        public var requestControl = false
+        /// Makes `rate` sampling repeatable: the same seed and request sequence inject the same faults.
+        public var seed: UInt64?
+    }
+
+    /// `cors.mode`.
+    public enum CORSMode: String, Sendable {
+        /// Refuse what the policy refuses.
+        case enforce
+        /// Serve every well-formed origin as if allowed, and report what enforcing would block.
+        case reportOnly = "report-only"
     }
 
     /// What the proxy does with a request from an origin that no pattern admits.
@@ -35,6 +65,7 @@ public struct ProxyConfig: Sendable {
         public var maxAge = 600
         public var allowPrivateNetwork = false
         public var disallowedOrigin = DisallowedOrigin.reject
+        public var mode = CORSMode.enforce
 
         /// - Parameter allowedOrigins: The origin patterns; everything else keeps its default.
         public init(allowedOrigins: [OriginPattern] = []) {
@@ -72,6 +103,7 @@ public struct ProxyConfig: Sendable {
     public var allowedHosts: [String] = []
     public var timeouts = Timeouts()
     public var limits = Limits()
+    public var faults = FaultSettings()
 
     /// The `allowedHosts` in force: the configured list, or the listen host and the loopback names.
     public var effectiveAllowedHosts: Set<String> {

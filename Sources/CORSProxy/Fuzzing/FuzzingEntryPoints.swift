@@ -46,11 +46,13 @@ public enum FuzzingEntryPoints {
     /// (the URL starts with the upstream base and a `/`), and the logged target never shows a token.
     public static func requestHead(_ head: HTTPRequestHead) {
         let snapshot = self.snapshot
+        let route = snapshot.router.route(for: head.uri.prefix { $0 != "?" })
         let cors = snapshot.outcome(
             for: head,
-            verdict: snapshot.policy.judge(origin: head.headers.first(name: "origin"))
+            verdict: snapshot.policy.judge(origin: head.headers.first(name: "origin")),
+            route: route
         )
-        let plan = RequestPlan(head: head, cors: cors, snapshot: snapshot, clientAddress: "127.0.0.1")
+        let plan = RequestPlan(head: head, cors: cors, route: route, snapshot: snapshot, clientAddress: "127.0.0.1")
         if case .forward(let route, let request) = plan.action {
             let base = route.upstream.description
             precondition(request.url.hasPrefix(base + "/"), "forwarded \(head.uri.debugDescription) to \(request.url)")

@@ -30,6 +30,10 @@ struct ExchangeRecord: Sendable {
     let cors: CORSOutcome
     /// The `Access-Control-*` lines of the response head the client was sent; `nil` when no head was sent.
     let corsLinesSent: [(name: String, value: String)]?
+    /// The kind of that answer.
+    let answer: CORSOutcome.Answer?
+    /// The exchange was served in report-only mode.
+    let isReportOnly: Bool
     /// The bounded code of the proxy's own error answer (``ProxyError/code``).
     let errorCode: String?
     /// libcurl's result code of a failed transfer.
@@ -52,6 +56,8 @@ struct ExchangeRecord: Sendable {
         upstreamDuration: Duration?,
         cors: CORSOutcome,
         corsLinesSent: [(name: String, value: String)]?,
+        answer: CORSOutcome.Answer?,
+        isReportOnly: Bool,
         errorCode: String?,
         curlCode: Int?,
         clientAddress: String?,
@@ -70,6 +76,8 @@ struct ExchangeRecord: Sendable {
         self.upstreamDuration = upstreamDuration
         self.cors = cors
         self.corsLinesSent = corsLinesSent
+        self.answer = answer
+        self.isReportOnly = isReportOnly
         self.errorCode = errorCode
         self.curlCode = curlCode
         self.clientAddress = clientAddress
@@ -95,14 +103,26 @@ struct ExchangeRecord: Sendable {
     /// What the browser does with the response the client was sent, judged by ``BrowserModel`` from the lines
     /// actually sent; `nil` for a request without `Origin`, or when no response head went out.
     var browserVerdict: (model: BrowserModel, verdict: BrowserModel.Verdict)? {
-        guard let origin = self.cors.verdict.origin, let lines = self.corsLinesSent else { return nil }
+        guard let lines = self.corsLinesSent else { return nil }
+        return self.judge(lines)
+    }
+
+    /// In report-only mode, what the browser would have done had the policy been enforced: judged from the lines
+    /// enforcing would have sent, when that would have blocked the exchange.
+    var enforcedVerdict: (model: BrowserModel, verdict: BrowserModel.Verdict)? {
+        guard self.cors.wouldBlock != nil, let answer = self.answer else { return nil }
+        return self.judge(self.cors.lines(for: answer, enforced: true))
+    }
+
+    private func judge(
+        _ lines: [(name: String, value: String)]
+    ) -> (model: BrowserModel, verdict: BrowserModel.Verdict)? {
+        guard let origin = self.cors.verdict.origin else { return nil }
         let response = BrowserModel.Response(status: self.status, headers: lines)
         let url = Redaction.target(self.proxyBase + self.head.uri)
         // With credentials allowed, the policy reads `*` as a literal name, as a browser fetching with
         // credentials does; a request that carries cookies is credentialed whatever the config says.
-        let includesCredentials =
-            self.cors.verdict != .absent
-            && (self.cors.allowsCredentials || self.head.headers.contains(name: "cookie"))
+        let includesCredentials = self.cors.allowsCredentials || self.head.headers.contains(name: "cookie")
         if let preflight = self.preflightRequest {
             let model = BrowserModel(
                 request: .init(

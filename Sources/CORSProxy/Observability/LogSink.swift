@@ -45,6 +45,13 @@ struct LogSink: ExchangeSink {
             if !requested.isEmpty { metadata["cors.requestHeaders"] = "\(requested)" }
         }
         if let refusal = cors.preflightRefusal { metadata["cors.refusal"] = "\(refusal)" }
+        if let fault = cors.fault { metadata["fault"] = "\(fault)" }
+        if let reason = cors.wouldBlock {
+            metadata["cors.wouldBlock"] = "\(reason.rawValue)"
+            if let (model, verdict) = record.enforcedVerdict, let chrome = model.chromeMessage(verdict) {
+                metadata["cors.wouldBlock.chrome"] = "\(chrome)"
+            }
+        }
         if let (model, verdict) = record.browserVerdict, !verdict.isAllowed {
             if let chrome = model.chromeMessage(verdict) { metadata["chrome"] = "\(chrome)" }
             if let firefox = model.firefoxMessage(verdict, status: record.status) { metadata["firefox"] = "\(firefox)" }

@@ -8,6 +8,8 @@ internal import NIOHTTP1
 final class ConfigSnapshot: Sendable {
     let config: ProxyConfig
     let policy: CORSPolicy
+    /// Chooses injected faults; `nil` when the config has no fault rules and no request control.
+    let faults: FaultInjector?
     let corsHeaders: CORSOutcome.Headers
     let router: Router
     let allowedHosts: Set<String>
@@ -23,7 +25,16 @@ final class ConfigSnapshot: Sendable {
     /// - Parameter config: The checked config.
     init(config: ProxyConfig) {
         self.config = config
-        self.policy = CORSPolicy(configuration: config.cors)
+        var cors = config.cors
+        if config.faults.requestControl,
+            !cors.allowedHeaders.contains(where: { ASCII.equalsIgnoringCase($0, FaultInjector.header) })
+        {
+            // The browser must be let to send the header that names a fault.
+            cors.allowedHeaders.append("X-Corsproxy-Fault")
+        }
+        self.policy = CORSPolicy(configuration: cors)
+        let hasRules = config.routes.contains { !$0.faults.isEmpty }
+        self.faults = hasRules || config.faults.requestControl ? FaultInjector(settings: config.faults) : nil
         self.corsHeaders = CORSOutcome.Headers(policy: self.policy)
         self.router = Router(routes: config.routes)
         self.allowedHosts = config.effectiveAllowedHosts
@@ -37,9 +48,19 @@ final class ConfigSnapshot: Sendable {
         self.stallTimeoutSeconds = timeouts.idle.map { Int(($0 / .seconds(1)).rounded(.up)) } ?? 0
     }
 
-    /// What CORS makes of a request head, given the policy's verdict on its `Origin`.
-    func outcome(for head: HTTPRequestHead, verdict: CORSPolicy.OriginVerdict) -> CORSOutcome {
-        CORSOutcome(head: head, verdict: verdict, policy: self.policy, headers: self.corsHeaders)
+    /// What CORS makes of a request head, given the policy's verdict on its `Origin` and its route.
+    func outcome(
+        for head: HTTPRequestHead,
+        verdict: CORSPolicy.OriginVerdict,
+        route: ProxyConfig.Route?
+    ) -> CORSOutcome {
+        CORSOutcome(
+            head: head,
+            verdict: verdict,
+            policy: self.policy,
+            headers: self.corsHeaders,
+            faults: self.faults.map { ($0, route?.faults ?? []) }
+        )
     }
 
     /// The host name part of a `Host` header, lowercased: `[::1]:8787` → `[::1]`, `Example.com:80` → `example.com`;

@@ -44,6 +44,8 @@ struct ConnectionStateMachine {
     enum ResponsePhase: Equatable {
         /// The head is in hand and the plan not yet carried out.
         case headReceived
+        /// A `latency` fault holds the plan until `until`; request parts that arrive meanwhile wait in the queue.
+        case delayed(until: NIODeadline)
         /// The proxy writes an answer of its own.
         case answeringLocally
         /// A transfer runs and its head has not arrived; `lastProgress`: when it started.
@@ -120,6 +122,8 @@ struct ConnectionStateMachine {
         case closeIdle
         /// The client read nothing of its response for `timeouts.idle`: abort the exchange and close.
         case abortStalledClient
+        /// A `latency` fault's delay is over: carry the plan out, then the request parts that waited.
+        case delayEnded
     }
 
     // MARK: State
@@ -150,10 +154,12 @@ struct ConnectionStateMachine {
         case .idle(let deadline):
             return deadline
         case .exchange(let exchange):
+            if case .delayed(let until) = exchange.response { return until }
             guard let idle = self.timeouts.idle else { return nil }
             switch exchange.response {
             case .awaitingUpstream(let last), .streaming(let last): return last + idle
             case .headReceived, .answeringLocally, .complete: return nil
+            case .delayed: preconditionFailure("unreachable: a delay's deadline is returned first")
             }
         case .closed:
             return nil
@@ -177,9 +183,13 @@ struct ConnectionStateMachine {
             self.queue.append(part)
             return .none
         }
-        if case .head = part, case .exchange = self.state {
-            self.queue.append(part)
-            return .none
+        if case .exchange(let exchange) = self.state {
+            let isDelayed: Bool
+            if case .delayed = exchange.response { isDelayed = true } else { isDelayed = false }
+            if isDelayed || part.isHead {
+                self.queue.append(part)
+                return .none
+            }
         }
         return self.process(part, now: now)
     }
@@ -190,8 +200,9 @@ struct ConnectionStateMachine {
         switch self.state {
         case .closed:
             return nil
-        case .exchange:
+        case .exchange(let exchange):
             if case .head = part { return nil }
+            if case .delayed = exchange.response { return nil }
         case .idle:
             break
         }
@@ -213,7 +224,7 @@ struct ConnectionStateMachine {
                 return .forwardBody(buffer)
             case .complete:
                 return .none
-            case .headReceived, .answeringLocally:
+            case .headReceived, .answeringLocally, .delayed:
                 preconditionFailure("request body while the exchange is being planned: \(self.state)")
             }
         case (.exchange(var exchange), .end):
@@ -270,9 +281,19 @@ struct ConnectionStateMachine {
             }
             self.state = .exchange(exchange)
             return exchange.keepsAlive
-        case .answeringLocally, .streaming, .complete:
+        case .answeringLocally, .streaming, .complete, .delayed:
             preconditionFailure("local answer in \(self.state)")
         }
+    }
+
+    /// The plan is held for a `latency` fault until `until`, when ``timerFired(now:isClientStalled:)`` says
+    /// ``TimerAction/delayEnded``.
+    mutating func delay(until: NIODeadline) {
+        guard case .exchange(var exchange) = self.state, exchange.response == .headReceived else {
+            preconditionFailure("delay in \(self.state)")
+        }
+        exchange.response = .delayed(until: until)
+        self.state = .exchange(exchange)
     }
 
     /// The plan forwards the request: a transfer started.
@@ -313,7 +334,7 @@ struct ConnectionStateMachine {
         switch exchange.response {
         case .answeringLocally, .streaming:
             break
-        case .headReceived, .awaitingUpstream, .complete:
+        case .headReceived, .delayed, .awaitingUpstream, .complete:
             preconditionFailure("response end in \(self.state)")
         }
         exchange.response = .complete
@@ -339,7 +360,7 @@ struct ConnectionStateMachine {
         case .streaming:
             self.state = .closed
             return .abort
-        case .headReceived, .answeringLocally, .complete:
+        case .headReceived, .delayed, .answeringLocally, .complete:
             preconditionFailure("upstream failure in \(self.state)")
         }
     }
@@ -355,7 +376,7 @@ struct ConnectionStateMachine {
         case .streaming:
             self.state = .closed
             return .abort
-        case .headReceived, .answeringLocally, .complete:
+        case .headReceived, .delayed, .answeringLocally, .complete:
             preconditionFailure("oversized body in \(self.state)")
         }
     }
@@ -374,7 +395,7 @@ struct ConnectionStateMachine {
         case .exchange(let exchange):
             let isUnanswered: Bool
             switch exchange.response {
-            case .headReceived, .awaitingUpstream: isUnanswered = true
+            case .headReceived, .delayed, .awaitingUpstream: isUnanswered = true
             case .answeringLocally, .streaming, .complete: isUnanswered = false
             }
             if exchange.request == .receiving && self.queue.isEmpty && isUnanswered {
@@ -398,6 +419,12 @@ struct ConnectionStateMachine {
             self.state = .closed
             return .closeIdle
         case .exchange(var exchange):
+            if case .delayed(let until) = exchange.response {
+                guard until <= now else { return .none }
+                exchange.response = .headReceived
+                self.state = .exchange(exchange)
+                return .delayEnded
+            }
             guard let idle = self.timeouts.idle else { return .none }
             switch exchange.response {
             case .streaming(let last) where last + idle <= now:
@@ -432,7 +459,7 @@ struct ConnectionStateMachine {
             return true
         case .exchange(var exchange):
             switch exchange.response {
-            case .headReceived, .awaitingUpstream:
+            case .headReceived, .delayed, .awaitingUpstream:
                 // Its head is still to be written: it announces the close.
                 exchange.keepsAlive = false
                 self.state = .exchange(exchange)
@@ -475,5 +502,12 @@ struct ConnectionStateMachine {
         guard self.hasPendingRead, self.queue.isEmpty else { return false }
         self.hasPendingRead = false
         return true
+    }
+}
+
+extension HTTPServerRequestPart {
+    fileprivate var isHead: Bool {
+        if case .head = self { return true }
+        return false
     }
 }

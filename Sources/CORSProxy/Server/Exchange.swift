@@ -22,8 +22,11 @@ final class Exchange {
     /// The status the client was sent.
     var status: Int?
     var upstreamStatus: Int?
-    /// The `Access-Control-*` lines of the head the client was sent.
+    /// The `Access-Control-*` lines of the head the client was sent, and the kind of that answer.
     var corsLinesSent: [(name: String, value: String)]?
+    var answer: CORSOutcome.Answer?
+    /// The plan, while a `latency` fault holds it.
+    var delayedPlan: RequestPlan?
     var bytesIn: Int64 = 0
     var bytesOut = 0
     var error: ProxyError?
@@ -75,6 +78,8 @@ final class Exchange {
             },
             cors: self.cors,
             corsLinesSent: self.corsLinesSent,
+            answer: self.answer,
+            isReportOnly: self.snapshot.config.cors.mode == .reportOnly,
             errorCode: self.error?.code,
             curlCode: self.curlCode,
             clientAddress: clientAddress,

@@ -38,11 +38,13 @@ enum HeaderFilter {
     ///   - forwardCookies: Whether the route passes `Cookie` on.
     ///   - clientAddress: The client's IP, appended to `X-Forwarded-For`.
     ///   - scheme: `http` or `https`, the proxy's own scheme, for `X-Forwarded-Proto`.
+    ///   - dropsFaultHeader: Request control is on: `X-Corsproxy-Fault` is the proxy's, not the upstream's.
     static func requestHeaders(
         _ headers: HTTPHeaders,
         forwardCookies: Bool,
         clientAddress: String?,
-        scheme: String
+        scheme: String,
+        dropsFaultHeader: Bool = false
     ) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
         result.reserveCapacity(headers.count + 3)
@@ -58,6 +60,8 @@ enum HeaderFilter {
             case .hopByHop, .transferEncoding, .contentLength, .expect, .origin, .xForwardedProto, .xForwardedHost:
                 continue
             case .cookie where !forwardCookies:
+                continue
+            case .xCorsproxyFault where dropsFaultHeader:
                 continue
             case .xForwardedFor:
                 forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value

@@ -15,6 +15,7 @@ enum HeaderName: Equatable {
     case xForwardedFor
     case xForwardedProto
     case xForwardedHost
+    case xCorsproxyFault
     case vary
     case location
     case contentLocation
@@ -32,7 +33,7 @@ enum HeaderName: Equatable {
             ("content-length", .contentLength), ("expect", .expect), ("origin", .origin), ("cookie", .cookie),
             ("set-cookie", .setCookie), ("x-forwarded-for", .xForwardedFor), ("x-forwarded-proto", .xForwardedProto),
             ("x-forwarded-host", .xForwardedHost), ("vary", .vary), ("location", .location),
-            ("content-location", .contentLocation), ("link", .link),
+            ("content-location", .contentLocation), ("link", .link), ("x-corsproxy-fault", .xCorsproxyFault),
         ] as [(String, HeaderName)]).map { (Array($0.0.utf8), $0.1) }
     private static let accessControlPrefix = Array("access-control-".utf8)
 

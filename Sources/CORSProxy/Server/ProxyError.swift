@@ -23,6 +23,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case upstreamTimeout = "upstream_timeout"
         case upstreamUnreachable = "upstream_unreachable"
         case upstreamError = "upstream_error"
+        case injectedFault = "injected_fault"
     }
 
     /// A value of the JSON body beside `error` and `message`.
@@ -32,13 +33,21 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
     }
 
     private let _code: Code
+    /// The status of an injected fault's answer.
+    private let injectedStatus: Int?
     /// What happened and what to do about it, in one sentence.
     let message: String
     /// Further fields of the JSON body, in order.
     let details: [(key: String, value: Detail)]
 
-    private init(_ code: Code, _ message: String, _ details: [(key: String, value: Detail)] = []) {
+    private init(
+        _ code: Code,
+        _ message: String,
+        _ details: [(key: String, value: Detail)] = [],
+        injectedStatus: Int? = nil
+    ) {
         self._code = code
+        self.injectedStatus = injectedStatus
         self.message = message
         self.details = details
     }
@@ -57,6 +66,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case .noRoute: .notFound
         case .upstreamTimeout: .gatewayTimeout
         case .upstreamUnreachable, .upstreamError: .badGateway
+        case .injectedFault: HTTPResponseStatus(statusCode: self.injectedStatus ?? 503)
         }
     }
 
@@ -74,6 +84,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
             (name: "Cache-Control", value: "no-store"),
         ]
         if self._code == .methodNotAllowed { headers.append(("Allow", "GET, HEAD")) }
+        if self._code == .injectedFault { headers.append(("Retry-After", "5")) }
         return ProxyResponse(status: self.status, headers: headers, body: self.jsonBody, error: self)
     }
 
@@ -165,6 +176,23 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         }
         let code: Code = error.isUnreachable ? .upstreamUnreachable : .upstreamError
         return ProxyError(code, "\(upstream) could not be reached: \(error.message)", details)
+    }
+
+    /// The answer of a fault that replaces the proxy's correct one: `error-without-cors` (429), `status` (its N)
+    /// and `preflight-status` (its N). It says it was injected, for whoever can read it.
+    static func injected(_ fault: Fault) -> ProxyError {
+        let status: Int
+        switch fault {
+        case .errorWithoutCORS: status = 429
+        case .status(let code), .preflightStatus(let code): status = code
+        default: preconditionFailure("\(fault) does not replace the answer")
+        }
+        return ProxyError(
+            .injectedFault,
+            "corsproxy injected the fault \(fault) into this response (faults in the proxy config or the request)",
+            [("fault", .string(fault.kind))],
+            injectedStatus: status
+        )
     }
 
     /// An upstream head whose `Content-Length` values differ or are not numbers (RFC 9112 §6.3): its framing is

@@ -25,6 +25,7 @@ extension ProxyHandler {
         )
         exchange.status = Int(response.status.code)
         exchange.error = response.error
+        exchange.answer = answer
         self.endResponse(context: context)
     }
 
@@ -84,7 +85,7 @@ extension ProxyHandler {
         guard let exchange = self.exchange else { return }
         self.exchange = nil
         let record = exchange.record(now: context.eventLoop.now, clientAddress: self.clientAddress, note: note)
-        for sink in self.sinks { sink.record(record) }
+        self.observers.record(record)
     }
 
     /// Gives the exchange up: cancels its transfer, records why, and closes the connection. What was written
@@ -118,6 +119,7 @@ extension ProxyHandler {
                 )
                 exchange.status = Int(error.status.code)
                 exchange.error = error
+                exchange.answer = .local
                 self.finish(note: "\(cause)", context: context)
             } else {
                 let cors = CORSOutcome.withoutRequest(headers: self.store.current.corsHeaders)

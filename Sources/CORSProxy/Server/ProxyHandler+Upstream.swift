@@ -86,6 +86,7 @@ extension ProxyHandler {
             return self.answer(error.response, as: .local, closesConnection: true, context: context)
         }
         exchange.corsLinesSent = exchange.cors.write(.relayed, upstreamVary: found.vary, into: &out)
+        exchange.answer = .relayed
         // A body of unknown length: chunked for HTTP/1.1; for HTTP/1.0, the end of the connection marks its end.
         let isLengthUnknown = exchange.responseHasBody(status) && found.contentLengths.isEmpty
         let isChunked = isLengthUnknown && exchange.head.version.isHTTP11OrLater

@@ -25,7 +25,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     let store: ConfigStore
     let curl: CurlLoop
-    let sinks: [any ExchangeSink]
+    let observers: ExchangeObservers
     /// The `Date` of the proxy's own answers, shared by the event loop's connections.
     let date: NIOLoopBoundBox<HTTPDate>
     let logger: Logger
@@ -46,14 +46,19 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// - Parameters:
     ///   - store: The config in force; each exchange pins the snapshot current when its head arrives.
     ///   - curl: The loop upstream transfers run on.
-    ///   - sinks: Receive one record per exchange.
+    ///   - observers: Receive one record per exchange.
     ///   - date: The event loop's `Date` cache.
     ///   - logger: For connection-level events.
-    init(store: ConfigStore, curl: CurlLoop, sinks: [any ExchangeSink], date: NIOLoopBoundBox<HTTPDate>, logger: Logger)
-    {
+    init(
+        store: ConfigStore,
+        curl: CurlLoop,
+        observers: ExchangeObservers,
+        date: NIOLoopBoundBox<HTTPDate>,
+        logger: Logger
+    ) {
         self.store = store
         self.curl = curl
-        self.sinks = sinks
+        self.observers = observers
         self.date = date
         self.logger = logger
         self.machine = ConnectionStateMachine(timeouts: store.current.connectionTimeouts, now: .now())
@@ -102,6 +107,11 @@ final class ProxyHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         case .abortStalledClient:
             self.abort(note: "client stopped reading; closed after timeouts.idle", context: context)
+        case .delayEnded:
+            guard let exchange = self.exchange, let plan = exchange.delayedPlan else { return }
+            exchange.delayedPlan = nil
+            self.carryOut(plan, context: context)
+            self.startQueued(context: context)
         }
     }
 
@@ -171,11 +181,13 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     // MARK: Request head
 
-    /// Pins the config snapshot, judges CORS, makes the request's plan and carries it out.
+    /// Pins the config snapshot, judges CORS, makes the request's plan and carries it out — now, or when a
+    /// `latency` fault's delay is over.
     private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let snapshot = self.store.current
         self.machine.snapshotPinned(snapshot.connectionTimeouts)
-        let cors = snapshot.outcome(for: head, verdict: self.judge(head, snapshot: snapshot))
+        let route = snapshot.router.route(for: head.uri.prefix { $0 != "?" })
+        let cors = snapshot.outcome(for: head, verdict: self.judge(head, snapshot: snapshot), route: route)
         self.nextExchangeID += 1
         let exchange = Exchange(
             id: self.nextExchangeID,
@@ -185,13 +197,40 @@ final class ProxyHandler: ChannelDuplexHandler {
             started: context.eventLoop.now
         )
         self.exchange = exchange
-        let plan = RequestPlan(head: head, cors: cors, snapshot: snapshot, clientAddress: self.clientAddress)
+        let plan = RequestPlan(
+            head: head,
+            cors: cors,
+            route: route,
+            snapshot: snapshot,
+            clientAddress: self.clientAddress
+        )
         exchange.proxyBase = plan.proxyBase
+        if let delay = plan.delay {
+            exchange.delayedPlan = plan
+            self.machine.delay(until: context.eventLoop.now + delay)
+            return self.armTimer(context: context)
+        }
+        self.carryOut(plan, context: context)
+    }
+
+    private func carryOut(_ plan: RequestPlan, context: ChannelHandlerContext) {
         switch plan.action {
         case .respond(let response, let answer, let closesConnection):
             self.answer(response, as: answer, closesConnection: closesConnection, context: context)
         case .forward(let route, let request):
             self.startTransfer(request, route: route, context: context)
+        case .serve(let endpoint):
+            let body =
+                switch endpoint {
+                case .faults: self.observers.ledger.json
+                case .report: self.observers.report.json(mode: self.exchange?.snapshot.config.cors.mode ?? .enforce)
+                }
+            let response = ProxyResponse(
+                status: .ok,
+                headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+                body: body
+            )
+            self.answer(response, as: .local, closesConnection: false, context: context)
         }
     }
 

@@ -15,7 +15,7 @@ public final class ProxyServer: Service, Sendable {
     /// What each event loop's connections share: its curl loop (event loop *i* gets curl loop *i* mod their
     /// count) and its `Date` cache.
     private let loops: [ObjectIdentifier: (curl: CurlLoop, date: NIOLoopBoundBox<HTTPDate>)]
-    private let sinks: [any ExchangeSink]
+    private let observers: ExchangeObservers
     private let logger: Logger
     private let group: any EventLoopGroup
     private let quiesce: ServerQuiescingHelper
@@ -59,7 +59,7 @@ public final class ProxyServer: Service, Sendable {
             loops[ObjectIdentifier(eventLoop)] = (curl[index % curl.count], date)
         }
         self.loops = loops
-        self.sinks = sinks
+        self.observers = ExchangeObservers(sinks: sinks)
         self.logger = logger
         self.quiesce = ServerQuiescingHelper(group: self.group)
         self.drainTimeout = drainTimeout
@@ -102,7 +102,7 @@ public final class ProxyServer: Service, Sendable {
                         ProxyHandler(
                             store: self.store,
                             curl: loop.curl,
-                            sinks: self.sinks,
+                            observers: self.observers,
                             date: loop.date,
                             logger: self.logger
                         )

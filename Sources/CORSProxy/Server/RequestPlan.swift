@@ -1,12 +1,13 @@
 internal import CurlBridge
+internal import NIOCore
 internal import NIOHTTP1
 
 /// What the proxy does with a request head, decided without I/O: answer it itself, or forward it.
 ///
 /// ``ProxyHandler`` makes a plan for every request head and carries it out; keeping the decisions here makes them
-/// testable and fuzzable on their own. The order of the checks is the contract: the health check, the request
-/// target, `Host`, preflight, origin refusal, body size and route. Whatever the answer, the exchange's
-/// ``CORSOutcome`` — judged first — decides its `Access-Control-*` headers.
+/// testable and fuzzable on their own. The order of the checks is the contract: the proxy's own endpoints, the
+/// request target, `Host`, preflight, an injected answer, origin refusal, body size and route. Whatever the answer,
+/// the exchange's ``CORSOutcome`` — judged first, with its fault — decides its `Access-Control-*` headers.
 struct RequestPlan {
     enum Action {
         /// Answer with this response, as `answer` for its CORS headers; `closesConnection`: the answer comes
@@ -14,38 +15,67 @@ struct RequestPlan {
         case respond(ProxyResponse, as: CORSOutcome.Answer, closesConnection: Bool)
         /// Forward upstream.
         case forward(ProxyConfig.Route, TransferRequest)
+        /// Answer with one of the proxy's reports (``Endpoint``).
+        case serve(Endpoint)
+    }
+
+    /// The proxy's own reports, each at `/__corsproxy/NAME`.
+    enum Endpoint: String {
+        /// The most recent injected faults.
+        case faults
+        /// What report-only mode counted.
+        case report
     }
 
     static let healthPath = "/__corsproxy/healthz"
+    static let endpointPrefix = "/__corsproxy/"
 
     var action: Action
     /// `scheme://Host` as the client addressed the proxy; empty when `Host` was missing or refused.
     var proxyBase = ""
+    /// A `latency` fault: carry the action out this much later.
+    var delay: TimeAmount?
 
     /// - Parameters:
     ///   - head: The request head.
     ///   - cors: What CORS makes of it.
+    ///   - route: The route its path matches.
     ///   - snapshot: The config the exchange is served by.
     ///   - clientAddress: The client's IP, for `X-Forwarded-For`.
-    init(head: HTTPRequestHead, cors: CORSOutcome, snapshot: ConfigSnapshot, clientAddress: String?) {
+    init(
+        head: HTTPRequestHead,
+        cors: CORSOutcome,
+        route: ProxyConfig.Route?,
+        snapshot: ConfigSnapshot,
+        clientAddress: String?
+    ) {
         self.action = .respond(.empty(.noContent), as: .local, closesConnection: false)
-        self.decide(head: head, cors: cors, snapshot: snapshot, clientAddress: clientAddress)
+        if case .latency(let milliseconds) = cors.fault { self.delay = .milliseconds(Int64(milliseconds)) }
+        self.decide(head: head, cors: cors, route: route, snapshot: snapshot, clientAddress: clientAddress)
     }
 
     private mutating func decide(
         head: HTTPRequestHead,
         cors: CORSOutcome,
+        route: ProxyConfig.Route?,
         snapshot: ConfigSnapshot,
         clientAddress: String?
     ) {
         let uri = head.uri
         let path = uri.prefix { $0 != "?" }
         let config = snapshot.config
-        if path == Self.healthPath {
-            guard head.method == .GET || head.method == .HEAD else {
-                return self.refuse(.methodNotAllowed(path: Self.healthPath))
+        if path.utf8.starts(with: Self.endpointPrefix.utf8) {
+            let name = path.dropFirst(Self.endpointPrefix.count)
+            if path == Self.healthPath || Endpoint(rawValue: String(name)) != nil {
+                guard head.method == .GET || head.method == .HEAD else {
+                    return self.refuse(.methodNotAllowed(path: String(path)))
+                }
+                if let endpoint = Endpoint(rawValue: String(name)) {
+                    self.action = .serve(endpoint)
+                    return
+                }
+                return self.answer(.text(.ok, "ok"))
             }
-            return self.answer(.text(.ok, "ok"))
         }
         guard uri.hasPrefix("/") else { return self.refuse(.notOriginForm) }
         let hosts = head.headers["host"]
@@ -59,11 +89,24 @@ struct RequestPlan {
             let response: ProxyResponse
             if cors.disposition == .reject, case .refused(let origin, let hint) = cors.verdict {
                 response = ProxyError.originNotAllowed(origin, hint: hint).response
+            } else if case .preflightStatus(let status) = cors.fault {
+                response = ProxyError.injected(.preflightStatus(status)).response
+            } else if cors.fault == .preflightRedirect {
+                // The same URL: a preflight may not follow any redirect (Fetch, CORS-preflight fetch).
+                response = ProxyResponse(
+                    status: .temporaryRedirect,
+                    headers: [("Location", self.proxyBase + uri)],
+                    body: ByteBuffer()
+                )
             } else {
                 response = .empty(.noContent)
             }
             self.action = .respond(response, as: .preflight, closesConnection: false)
             return
+        }
+        if let fault = cors.fault, fault.replacesActualAnswer {
+            // The upstream is not called.
+            return self.refuse(.injected(fault))
         }
         if cors.disposition == .reject, case .refused(let origin, let hint) = cors.verdict {
             return self.refuse(.originNotAllowed(origin, hint: hint))
@@ -73,8 +116,14 @@ struct RequestPlan {
             self.action = .respond(ProxyError.bodyTooLarge(limit: limit).response, as: .local, closesConnection: true)
             return
         }
-        guard let route = snapshot.router.route(for: path) else { return self.refuse(.noRoute(path: path)) }
-        let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
+        guard let route else { return self.refuse(.noRoute(path: path)) }
+        var query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
+        let requestControl = snapshot.faults?.requestControl ?? false
+        if requestControl, let all = query, FaultInjector.parameterValue(in: uri) != nil {
+            // Request control's parameter is the proxy's; the upstream never sees it.
+            let rest = FaultInjector.removingParameter(from: all)
+            query = rest.isEmpty ? nil : rest
+        }
         let request = TransferRequest(
             method: head.method.rawValue,
             url: Router.upstreamURL(route: route, path: path, query: query),
@@ -82,7 +131,8 @@ struct RequestPlan {
                 head.headers,
                 forwardCookies: route.forwardCookies,
                 clientAddress: clientAddress,
-                scheme: snapshot.scheme
+                scheme: snapshot.scheme,
+                dropsFaultHeader: requestControl
             ),
             body: Self.bodyFraming(head),
             connectTimeoutMilliseconds: snapshot.connectTimeoutMilliseconds,
