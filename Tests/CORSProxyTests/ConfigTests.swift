@@ -151,3 +151,70 @@ struct ConfigTests {
         #expect(ListenAddress(input) == nil)
     }
 }
+
+@Suite("Fault rules in the config")
+struct FaultConfigTests {
+    static func problems(_ faults: String, top: String = "") throws -> [String] {
+        let json = """
+            {"routes": [{"prefix": "/", "upstream": "https://a.example", "faults": \(faults)}],
+             "cors": {"allowedOrigins": ["http://localhost:3000"]}\(top)}
+            """
+        do {
+            _ = try ProxyConfig.parse(Data(json.utf8))
+            return []
+        } catch let error as ConfigError {
+            return error.issues.map { "\($0.path): \($0.message)" }
+        }
+    }
+
+    @Test("unknown kinds, rates outside 0…1, bad N and rules that can never apply are refused with their key paths")
+    func refused() throws {
+        let found = try Self.problems(
+            """
+            [{"fault": "nope"}, {"fault": "no-allow-origin", "rate": 1.5}, {"fault": "latency:abc"},
+             {"fault": "method-not-allowed", "methods": ["GET", "POST"]}, {"fault": "status:200"},
+             {"rate": 0.5}, {"fault": "no-allow-origin", "origins": ["htp://x"]}, {"fault": "cors-off"}]
+            """,
+            top: #", "faults": {"seed": -1, "requestControl": "yes"}"#
+        )
+        let expected = [
+            "routes[0].faults[0].fault: \"nope\" is not a fault kind",
+            "routes[0].faults[1].rate: 1.5 is out of range 0...1",
+            "routes[0].faults[2].fault: latency:abc: N must be a whole number in 0...60000",
+            "routes[0].faults[3].methods: method-not-allowed cannot apply to GET, POST",
+            "routes[0].faults[4].fault: status:200: N must be a whole number in 400...599",
+            "routes[0].faults[5].fault: missing",
+            "routes[0].faults[6].origins[0]: ",
+            "routes[0].faults[7].fault: \"cors-off\" is not a fault kind",
+            "faults.seed: -1 is out of range",
+            "faults.requestControl: expected true or false",
+        ]
+        for prefix in expected {
+            #expect(found.contains { $0.hasPrefix(prefix) }, "\(prefix) in \(found)")
+        }
+        #expect(found.count == expected.count, "\(found)")
+    }
+
+    @Test("a good rule set parses: kinds with and without N, filters, seed and request control")
+    func accepted() throws {
+        let json = """
+            {"routes": [{"prefix": "/", "upstream": "https://a.example",
+                         "faults": [{"fault": "latency:250", "rate": 0.25, "methods": ["PUT"], "origins": ["http://localhost:*"]},
+                                    {"fault": "preflight-status"}]}],
+             "cors": {"allowedOrigins": ["http://localhost:3000"], "mode": "report-only"},
+             "faults": {"requestControl": true, "seed": 42}}
+            """
+        let config = try ProxyConfig.parse(Data(json.utf8))
+        let rules = config.routes[0].faults
+        #expect(rules.map(\.fault) == [.latency(milliseconds: 250), .preflightStatus(403)])
+        #expect(rules[0].rate == 0.25 && rules[0].methods == ["PUT"] && rules[0].origins?.count == 1)
+        #expect(config.faults.requestControl && config.faults.seed == 42 && config.cors.mode == .reportOnly)
+        for kind in Fault.kinds {
+            guard case .success(let fault) = Fault.parse(kind) else {
+                Issue.record("\(kind) does not parse")
+                continue
+            }
+            #expect(fault.kind == kind)
+        }
+    }
+}

@@ -257,6 +257,7 @@ struct CORSOutcome: Sendable {
     {
         let lines = self.lines(for: answer)
         for line in lines { buffer.writeHeader(line.name, line.value) }
+        if let fault = self.fault { buffer.writeHeader("X-Corsproxy-Fault", fault.kind) }
         buffer.writeHeader("Vary", self.vary(for: answer, upstream: upstreamVary))
         return lines
     }

@@ -35,6 +35,7 @@ extension ConfigReader {
                     }
                     return method
                 }
+                self.checkMethods(of: rule, at: "\(rulePath).methods")
             }
             if let value = object["origins"], let items = self.strings(value, at: "\(rulePath).origins") {
                 rule.origins = items.compactMap { itemPath, text in
@@ -68,24 +69,16 @@ extension ConfigReader {
         return settings
     }
 
-    /// Rules that can never make a browser fail.
-    mutating func checkFaultRules(_ rules: [ProxyConfig.FaultRule], at path: String) {
-        for (index, rule) in rules.enumerated() {
-            guard let methods = rule.methods else { continue }
-            let rulePath = "\(path)[\(index)]"
-            if methods.isEmpty {
-                self.fail(
-                    "\(rulePath).methods",
-                    "empty: the rule would match no request; leave the key out for every method"
-                )
-            } else if rule.fault == .methodNotAllowed,
-                methods.allSatisfy({ BrowserModel.safelistedMethods.contains($0) })
-            {
-                self.fail(
-                    "\(rulePath).methods",
-                    "method-not-allowed cannot apply to \(methods.joined(separator: ", ")): browsers never check GET, HEAD or POST against Access-Control-Allow-Methods"
-                )
-            }
+    /// A methods filter that can never make a browser fail.
+    private mutating func checkMethods(of rule: ProxyConfig.FaultRule, at path: String) {
+        guard let methods = rule.methods else { return }
+        if methods.isEmpty {
+            self.fail(path, "empty: the rule would match no request; leave the key out for every method")
+        } else if rule.fault == .methodNotAllowed, methods.allSatisfy({ BrowserModel.safelistedMethods.contains($0) }) {
+            self.fail(
+                path,
+                "method-not-allowed cannot apply to \(methods.joined(separator: ", ")): browsers never check GET, HEAD or POST against Access-Control-Allow-Methods"
+            )
         }
     }
 }

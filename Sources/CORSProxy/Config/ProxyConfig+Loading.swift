@@ -134,9 +134,6 @@ struct ConfigReader {
         if let value = root["faults"] {
             config.faults = self.readFaultSettings(value)
         }
-        for (index, route) in config.routes.enumerated() {
-            self.checkFaultRules(route.faults, at: "routes[\(index)].faults")
-        }
         if let value = root["allowedHosts"], let hosts = self.strings(value, at: "allowedHosts") {
             if hosts.isEmpty {
                 self.fail(
