@@ -12,6 +12,9 @@ internal import NIOHTTP1
 /// moves through these response phases:
 ///
 /// ```
+/// delayed (a latency fault)
+///    ▲ │
+///    │ ▼
 /// headReceived ──► answeringLocally ──────────────────────────► complete
 ///      │                ▲                                         ▲
 ///      ▼                │ upstream failed before its head         │
