@@ -506,6 +506,69 @@ struct ConnectionStateMachineTests {
         }
     }
 
+    @Test("a latency fault's delay holds the plan: parts that arrive wait with reads held, then go on in order")
+    func delayed() {
+        var machine = Self.inExchange(Self.head(.POST))
+        machine.delay(until: Self.at(2))
+        #expect(machine.nextDeadline == Self.at(2))
+        let body = ByteBuffer(string: "early")
+        do {
+            let result = machine.requestPartReceived(.body(body), now: Self.at(1))
+            #expect(result == .none)
+        }
+        do {
+            let result = machine.requestPartReceived(.end(nil), now: Self.at(1))
+            #expect(result == .none)
+        }
+        do {
+            let result = machine.readRequested()
+            #expect(!result)
+        }
+        do {
+            let result = machine.nextQueuedPart(now: Self.at(1))
+            #expect(result == nil)
+        }
+        do {
+            let result = machine.timerFired(now: Self.at(1), isClientStalled: false)
+            #expect(result == .none)
+        }
+        do {
+            let result = machine.timerFired(now: Self.at(2), isClientStalled: false)
+            #expect(result == .delayEnded)
+        }
+        #expect(machine.exchange?.response == .headReceived)
+        machine.upstreamStarted(now: Self.at(2))
+        do {
+            let result = machine.nextQueuedPart(now: Self.at(2))
+            #expect(result == .forwardBody(body))
+        }
+        do {
+            let result = machine.nextQueuedPart(now: Self.at(2))
+            #expect(result == .finishUpload)
+        }
+        do {
+            let result = machine.releaseReads()
+            #expect(result)
+        }
+    }
+
+    @Test("a delayed exchange is still unanswered: a parser error is answered, quiescing announces the close")
+    func delayedUnanswered() {
+        var parser = Self.inExchange(Self.head(.POST))
+        parser.delay(until: Self.at(1))
+        do {
+            let result = parser.parserError()
+            #expect(result == .answer(endsExchange: true))
+        }
+        var quiescing = Self.inExchange()
+        quiescing.delay(until: Self.at(1))
+        do {
+            let result = quiescing.quiesce()
+            #expect(!result)
+        }
+        #expect(quiescing.exchange?.keepsAlive == false)
+    }
+
     @Test("moves that cannot happen trap")
     func impossibleMoves() async {
         await #expect(processExitsWith: .failure) {
