@@ -208,7 +208,13 @@ struct DoctorTests {
                     "has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
                 )
             )
-            #expect(upstream.requests.map(\.method) == ["GET"])
+            #expect(
+                result.output.contains(
+                    #"fix:       the response must carry "Access-Control-Allow-Origin: http://localhost:3000""#
+                )
+            )
+            // The request, then one probe for corsproxy's health check, which tells the fix to give.
+            #expect(upstream.requests.map(\.uri) == ["/echo", "/__corsproxy/healthz"])
         }
     }
 
