@@ -11,14 +11,43 @@ import Logging
 /// as text or as one JSON object.
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Act as a browser: send the preflight and/or the request, print the CORS verdict and why.",
+        abstract: "Act as a browser: send the preflight and/or the request, print the CORS verdict, why, and the fix.",
         discussion: """
             Decides, as a browser would, whether the request needs a preflight; sends it and/or the request to URL \
-            (the proxy or any server); and prints the verdict: allowed, or blocked with the rule it broke and the \
-            console message Chrome and Firefox would print. Exit status: 0 allowed, 1 blocked, 2 error.
+            (the proxy or any server); and prints the verdict: allowed, or blocked with the rule it broke, the \
+            console messages Chrome and Firefox would print, and a fix: the header the server must send and, when \
+            URL is served by corsproxy (it answers GET /__corsproxy/healthz), the proxy.json change. When the page \
+            is public and URL is a loopback or local address, it also predicts Chrome's Local Network Access \
+            prompt (Chrome 142 and later), which comes before any CORS check and which no header can answer.
 
-            Example: corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me --origin http://localhost:3000 \
-            -H 'Authorization: Bearer x' --credentials
+            Examples:
+
+              A simple GET through the proxy (no preflight):
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000
+
+              A preflighted PUT with headers the script sets:
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/projects/1 \\
+                  --origin http://localhost:3000 --method PUT \\
+                  -H 'Content-Type: application/json' -H 'Procore-Company-Id: 42'
+
+              A bearer token with credentials: 'include' (as Procore's JS SDK does):
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000 \\
+                  -H 'Authorization: Bearer TOKEN' --credentials
+
+              As one JSON object, for scripts (no Authorization value is printed):
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000 --json | jq -r .fix
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000 --json | python3 -c \\
+                  'import json,sys; r=json.load(sys.stdin); print(r["verdict"], r["fix"])'
+
+            Exit status:
+              0   allowed: the page's script can read the response, whatever its status
+              1   blocked: the browser blocks it at the preflight or at the response
+              2   error: no response at all (nothing listening, DNS, TLS, timeout)
+              64  the arguments are wrong
             """
     )
 

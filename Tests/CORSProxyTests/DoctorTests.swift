@@ -227,6 +227,19 @@ struct DoctorTests {
         }
     }
 
+    @Test("--help teaches: examples for each use, and what each exit status means")
+    func help() async throws {
+        let result = try await CommandLineTests.corsproxy(["doctor", "--help"])
+        #expect(result.status == 0)
+        for text in [
+            "Examples:", "--method PUT", "-H 'Authorization: Bearer TOKEN' --credentials", "--json | jq -r .fix",
+            "python3 -c", "Exit status:", "0   allowed", "1   blocked", "2   error", "Local Network Access",
+        ] {
+            #expect(result.stdout.contains(text), "\(text)")
+        }
+        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 || $0.hasPrefix("USAGE:") })
+    }
+
     @Test("bad arguments are refused clearly")
     func badArguments() async throws {
         let result = try await CommandLineTests.corsproxy([
