@@ -5,16 +5,49 @@ import Glibc
 import Logging
 
 /// `corsproxy doctor`: act as a browser against a URL and explain its CORS verdict.
+///
+/// The command does the I/O (the preflight, the request, the health probe that tells corsproxy from another
+/// server, name resolution for Local Network Access); ``BrowserModel`` decides; ``DoctorReport`` prints the result
+/// as text or as one JSON object.
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Act as a browser: send the preflight and/or the request, print the CORS verdict and why.",
+        abstract: "Act as a browser: send the preflight and/or the request, print the CORS verdict, why, and the fix.",
         discussion: """
             Decides, as a browser would, whether the request needs a preflight; sends it and/or the request to URL \
-            (the proxy or any server); and prints the verdict: allowed, or blocked with the rule it broke and the \
-            console message Chrome and Firefox would print. Exit status: 0 allowed, 1 blocked, 2 error.
+            (the proxy or any server); and prints the verdict: allowed, or blocked with the rule it broke, the \
+            console messages Chrome and Firefox would print, and a fix: the header the server must send and, when \
+            URL is served by corsproxy (it answers GET /__corsproxy/healthz), the proxy.json change. When the page \
+            is public and URL is a loopback or local address, it also predicts Chrome's Local Network Access \
+            prompt (Chrome 142 and later), which comes before any CORS check and which no header can answer.
 
-            Example: corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me --origin http://localhost:3000 \
-            -H 'Authorization: Bearer x' --credentials
+            Examples:
+
+              A simple GET through the proxy (no preflight):
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000
+
+              A preflighted PUT with headers the script sets:
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/projects/1 \\
+                  --origin http://localhost:3000 --method PUT \\
+                  -H 'Content-Type: application/json' -H 'Procore-Company-Id: 42'
+
+              A bearer token with credentials: 'include' (as Procore's JS SDK does):
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000 \\
+                  -H 'Authorization: Bearer TOKEN' --credentials
+
+              As one JSON object, for scripts (no Authorization value is printed):
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000 --json | jq -r .fix
+                corsproxy doctor http://127.0.0.1:8787/rest/v1.0/me \\
+                  --origin http://localhost:3000 --json | python3 -c \\
+                  'import json,sys; r=json.load(sys.stdin); print(r["verdict"], r["fix"])'
+
+            Exit status:
+              0   allowed: the page's script can read the response, whatever its status
+              1   blocked: the browser blocks it at the preflight or at the response
+              2   error: no response at all (nothing listening, DNS, TLS, timeout)
+              64  the arguments are wrong
             """
     )
 
@@ -35,6 +68,9 @@ struct Doctor: AsyncParsableCommand {
 
     @Flag(help: "Fetch with credentials: 'include' (as Procore's JS SDK does).")
     var credentials = false
+
+    @Flag(help: "Print the verdict as one JSON object: verdict, stage, rule, chrome, firefox, fix, the headers.")
+    var json = false
 
     func validate() throws {
         guard self.url.lowercased().hasPrefix("http://") || self.url.lowercased().hasPrefix("https://") else {
@@ -66,16 +102,22 @@ struct Doctor: AsyncParsableCommand {
                 includesCredentials: self.credentials
             )
         )
+        var report = DoctorReport(model: model)
+        report.localNetworkAccess = self.predictLocalNetworkAccess(model)
         let curl = CurlLoop(logger: Logger(label: "corsproxy-doctor", factory: { _ in SwiftLogNoOpLogHandler() }))
-        print("request:   \(model.request.method) \(self.url)")
-        print("origin:    \(self.origin), credentials: \(self.credentials ? "include" : "same-origin")")
-        let status = try await self.diagnose(model, curl: curl)
+        await self.diagnose(&report, curl: curl)
         await curl.shutdown()
-        throw ExitCode(status)
+        if self.json {
+            print(report.json.rendered())
+        } else {
+            for line in report.textLines { print(line) }
+        }
+        throw ExitCode(report.exitStatus)
     }
 
-    /// Runs the exchange; returns the exit status.
-    private func diagnose(_ model: BrowserModel, curl: CurlLoop) async throws -> Int32 {
+    /// Runs the exchange as a browser would, recording it in `report`.
+    private func diagnose(_ report: inout DoctorReport, curl: CurlLoop) async {
+        let model = report.model
         if model.needsPreflight {
             var why: [String] = []
             if !BrowserModel.safelistedMethods.contains(model.request.method) {
@@ -84,40 +126,79 @@ struct Doctor: AsyncParsableCommand {
             if !model.unsafeHeaderNames.isEmpty {
                 why.append("headers \(model.unsafeHeaderNames.joined(separator: ", ")) are not CORS-safelisted")
             }
-            print("preflight: needed (\(why.joined(separator: "; ")))")
-            guard let response = await self.send("OPTIONS", headers: model.preflightHeaders, curl: curl) else {
-                return self.networkError(model)
+            report.preflight = DoctorReport.Exchange(
+                method: "OPTIONS",
+                headers: model.preflightHeaders,
+                reasons: why
+            )
+            switch await self.send("OPTIONS", headers: model.preflightHeaders, curl: curl) {
+            case .failure(let error):
+                report.outcome = .error(error, isPreflight: true)
+                return
+            case .success(let (response, body)):
+                report.preflight?.response = response
+                let verdict = model.judgePreflight(response)
+                if !verdict.isAllowed {
+                    return await self.block(&report, verdict, response: response, asCorsproxy: body, curl: curl)
+                }
             }
-            self.show(response, prefix: "           ")
-            let verdict = model.judgePreflight(response)
-            if !verdict.isAllowed { return self.blocked(model, verdict, status: response.status) }
-            print("           preflight passes")
-        } else {
-            print("preflight: not needed (a simple request: GET, HEAD or POST with CORS-safelisted headers only)")
         }
         let headers = model.request.headers + [(name: "Origin", value: model.request.origin)]
-        guard let response = await self.send(model.request.method, headers: headers, curl: curl) else {
-            return self.networkError(model)
+        report.actual = DoctorReport.Exchange(method: model.request.method, headers: headers)
+        switch await self.send(model.request.method, headers: headers, curl: curl) {
+        case .failure(let error):
+            report.outcome = .error(error, isPreflight: false)
+        case .success(let (response, body)):
+            report.actual?.response = response
+            let verdict = model.judgeActual(response)
+            if !verdict.isAllowed {
+                return await self.block(&report, verdict, response: response, asCorsproxy: body, curl: curl)
+            }
+            report.outcome = .allowed(response)
         }
-        print("request:   sent")
-        self.show(response, prefix: "           ")
-        let verdict = model.judgeActual(response)
-        if !verdict.isAllowed { return self.blocked(model, verdict, status: response.status) }
-        let exposed = BrowserModel.list(
-            response.headers.filter { $0.name.lowercased() == "access-control-expose-headers" }.map(\.value)
+    }
+
+    /// Records a blocked verdict and its fix, finding out first whether the server is corsproxy.
+    private func block(
+        _ report: inout DoctorReport,
+        _ verdict: BrowserModel.Verdict,
+        response: BrowserModel.Response,
+        asCorsproxy: BrowserModel.Server,
+        curl: CurlLoop
+    ) async {
+        var server = BrowserModel.Server(isCorsproxy: false)
+        if BrowserModel.injectedFault(response) != nil {
+            report.corsproxySignal = "X-Corsproxy-Fault on the answer"
+            server = asCorsproxy
+        } else if await self.probeHealth(curl: curl) {
+            report.corsproxySignal = "GET \(BrowserModel.Server.healthPath) answers 200 ok"
+            server = asCorsproxy
+        }
+        report.server = server
+        report.fix = report.model.fix(for: verdict, response: response, server: server)
+        report.outcome = .blocked(verdict, response)
+    }
+
+    /// Whether the URL's origin answers corsproxy's health check: one `GET`, with short timeouts so a server that
+    /// does not know the path costs little.
+    private func probeHealth(curl: CurlLoop) async -> Bool {
+        let request = TransferRequest(
+            method: "GET",
+            url: Self.origin(ofURL: self.url) + BrowserModel.Server.healthPath,
+            headers: [],
+            body: .none,
+            connectTimeoutMilliseconds: 1_000,
+            totalTimeoutMilliseconds: 2_000
         )
-        print("verdict:   ALLOWED: JavaScript can read the response (status \(response.status))")
-        if !exposed.isEmpty {
-            print("           and, beyond the safelisted response headers, \(exposed.joined(separator: ", "))")
-        }
-        return 0
+        guard let (head, body) = try? await curl.fetch(request, maxBodyBytes: 64) else { return false }
+        return BrowserModel.Server.isHealthAnswer(status: head.status, body: body)
     }
 
     private func send(
         _ method: String,
         headers: [(name: String, value: String)],
         curl: CurlLoop
-    ) async -> BrowserModel.Response? {
+    ) async -> Result<(BrowserModel.Response, asCorsproxy: BrowserModel.Server), CurlError> {
         let body: TransferRequest.Body = ["POST", "PUT", "PATCH"].contains(method.uppercased()) ? .length(0) : .none
         let request = TransferRequest(
             method: method,
@@ -128,38 +209,79 @@ struct Doctor: AsyncParsableCommand {
             totalTimeoutMilliseconds: 30_000
         )
         do {
-            let (head, _) = try await curl.fetch(request)
-            return BrowserModel.Response(status: head.status, headers: head.headers)
+            let (head, body) = try await curl.fetch(request, maxBodyBytes: 64 * 1024)
+            let response = BrowserModel.Response(status: head.status, headers: head.headers)
+            // What the body says if the server turns out to be corsproxy: read now, as the body is not kept.
+            return .success((response, BrowserModel.Server(corsproxyAnswer: body)))
+        } catch let error as CurlError {
+            return .failure(error)
         } catch {
-            print("error:     \(error)")
+            preconditionFailure("CurlLoop.fetch throws CurlError only: \(error)")
+        }
+    }
+
+    /// Chrome's Local Network Access prediction: only a public page is checked, so the URL's host is resolved
+    /// only then.
+    private func predictLocalNetworkAccess(_ model: BrowserModel) -> BrowserModel.LocalNetworkAccess? {
+        guard let page = Origin(self.origin), let (_, host) = BrowserModel.schemeAndHost(of: self.url) else {
             return nil
         }
+        let (pageSpace, pageAddress) = Self.classify(page.host)
+        guard pageSpace == .public else { return nil }
+        let (targetSpace, targetAddress) = Self.classify(host)
+        return model.localNetworkAccess(
+            pageSpace: pageSpace,
+            pageAddress: pageAddress,
+            targetSpace: targetSpace,
+            targetAddress: targetAddress
+        )
     }
 
-    private func show(_ response: BrowserModel.Response, prefix: String) {
-        print("\(prefix)← \(response.status)")
-        for (name, value) in response.headers
-        where name.lowercased().hasPrefix("access-control-") || name.lowercased() == "vary" {
-            print("\(prefix)  \(name): \(value)")
+    /// A host's address space and the address it was classified by: an IP literal as it is, `localhost` by
+    /// name, any other name by its first address (the one a connection tries first).
+    static func classify(_ host: String) -> (BrowserModel.AddressSpace, String) {
+        if let space = BrowserModel.addressSpace(ofAddress: host) { return (space, host) }
+        if let space = BrowserModel.addressSpace(ofName: host) { return (space, host) }
+        if let address = Self.resolve(host).first, let space = BrowserModel.addressSpace(ofAddress: address) {
+            return (space, address)
         }
+        return (BrowserModel.addressSpace(ofUnresolvedName: host), host)
     }
 
-    private func blocked(_ model: BrowserModel, _ verdict: BrowserModel.Verdict, status: Int) -> Int32 {
-        guard let failure = verdict.failure else { return 0 }
-        print(
-            "verdict:   BLOCKED at the \(verdict.isPreflight ? "preflight" : "response"): \(model.explanation(failure))"
-        )
-        print("Chrome:    \(model.chromeMessage(verdict) ?? "")")
-        print("Firefox:   \(model.firefoxMessage(verdict, status: status) ?? "")")
-        return 1
+    /// The addresses `getaddrinfo` gives for `host`, in its order; empty when it does not resolve.
+    static func resolve(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return [] }
+        defer { freeaddrinfo(first) }
+        var addresses: [String] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let status = getnameinfo(
+                entry.pointee.ai_addr,
+                entry.pointee.ai_addrlen,
+                &text,
+                socklen_t(text.count),
+                nil,
+                0,
+                NI_NUMERICHOST
+            )
+            if status == 0 {
+                addresses.append(String(decoding: text.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self))
+            }
+            cursor = entry.pointee.ai_next
+        }
+        return addresses
     }
 
-    private func networkError(_ model: BrowserModel) -> Int32 {
-        print("verdict:   ERROR: no response; a browser reports \"TypeError: Failed to fetch\"")
-        print(
-            "Firefox:   Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.url). (Reason: CORS request did not succeed). Status code: (null)."
-        )
-        return 2
+    /// `scheme://authority` of a URL: everything before its path, query or fragment.
+    static func origin(ofURL url: String) -> String {
+        guard let separator = url.firstRange(of: "://") else { return url }
+        let rest = url[separator.upperBound...]
+        return String(url[..<(rest.firstIndex { "/?#".contains($0) } ?? url.endIndex)])
     }
 
     /// The text without leading and trailing spaces and tabs.

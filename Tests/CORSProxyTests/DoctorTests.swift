@@ -208,7 +208,13 @@ struct DoctorTests {
                     "has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
                 )
             )
-            #expect(upstream.requests.map(\.method) == ["GET"])
+            #expect(
+                result.output.contains(
+                    #"fix:       the response must carry "Access-Control-Allow-Origin: http://localhost:3000""#
+                )
+            )
+            // The request, then one probe for corsproxy's health check, which tells the fix to give.
+            #expect(upstream.requests.map(\.uri) == ["/echo", "/__corsproxy/healthz"])
         }
     }
 
@@ -219,6 +225,19 @@ struct DoctorTests {
             #expect(result.status == 2)
             #expect(result.output.contains("Failed to fetch"))
         }
+    }
+
+    @Test("--help teaches: examples for each use, and what each exit status means")
+    func help() async throws {
+        let result = try await CommandLineTests.corsproxy(["doctor", "--help"])
+        #expect(result.status == 0)
+        for text in [
+            "Examples:", "--method PUT", "-H 'Authorization: Bearer TOKEN' --credentials", "--json | jq -r .fix",
+            "python3 -c", "Exit status:", "0   allowed", "1   blocked", "2   error", "Local Network Access",
+        ] {
+            #expect(result.stdout.contains(text), "\(text)")
+        }
+        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 || $0.hasPrefix("USAGE:") })
     }
 
     @Test("bad arguments are refused clearly")

@@ -292,6 +292,12 @@ public struct BrowserModel: Sendable {
             "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.request.url). (Reason: \(reason)"
     }
 
+    /// Every console line Firefox prints for a failure, in order: empty when Firefox does not block it. Today the
+    /// one line of ``firefoxMessage(_:status:)``; Firefox can print more than one for an exchange.
+    public func firefoxMessages(_ verdict: Verdict, status: Int) -> [String] {
+        self.firefoxMessage(verdict, status: status).map { [$0] } ?? []
+    }
+
     /// The rule a failure broke, in plain words, with what to change.
     public func explanation(_ failure: Failure) -> String {
         switch failure {
