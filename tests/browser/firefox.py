@@ -119,6 +119,10 @@ PREFS: dict[str, object] = {
     "focusmanager.testmode": True,
 }
 
+# MOZ_DISABLE_NONLOCAL_CONNECTIONS marks the run as a test run: only then does a release build honour
+# services.settings.server above and skip Remote Settings altogether (else it polls firefox.settings.services…).
+ENV = {"MOZ_DISABLE_NONLOCAL_CONNECTIONS": "1", "MOZ_CRASHREPORTER_DISABLE": "1", "MOZ_DISABLE_AUTO_SAFE_MODE": "1"}
+
 # Runs in every content process, present and future: forwards that process's console messages to the parent.
 PROCESS_SCRIPT = r"""
 (() => {
@@ -246,7 +250,7 @@ class Firefox:
         (profile / "user.js").write_text("".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n"
                                                  for k, v in prefs.items()))
         log_path = workdir / f"{profile.name}.log"
-        env = {**os.environ, "MOZ_CRASHREPORTER_DISABLE": "1", "MOZ_DISABLE_AUTO_SAFE_MODE": "1"}
+        env = {**os.environ, **ENV}
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [FIREFOX, "--headless", "--marionette", "-remote-allow-system-access", "--no-remote",
