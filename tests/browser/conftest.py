@@ -63,9 +63,13 @@ for _name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PRO
     os.environ.pop(_name, None)
 
 
-def corsproxy_bin() -> Path:
+def corsproxy_bin_path() -> Path:
     path = Path(os.environ.get("CORSPROXY_BIN", ".build/debug/corsproxy"))
-    path = path if path.is_absolute() else REPO / path
+    return path if path.is_absolute() else REPO / path
+
+
+def corsproxy_bin() -> Path:
+    path = corsproxy_bin_path()
     if not os.access(path, os.X_OK):
         pytest.exit(f"{path} is not built: run `make build` (or set CORSPROXY_BIN)", returncode=2)
     return path
@@ -397,9 +401,7 @@ def browser_name(request) -> str:
     return request.param
 
 
-@pytest.fixture(scope="session")
-def driver():
-    """The session's Chromium (Selenium WebDriver)."""
+def start_chromium() -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -410,6 +412,13 @@ def driver():
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     browser.set_script_timeout(20)
     browser.set_page_load_timeout(20)
+    return browser
+
+
+@pytest.fixture(scope="session")
+def driver():
+    """The session's Chromium (Selenium WebDriver)."""
+    browser = start_chromium()
     yield browser
     browser.quit()
 
@@ -517,24 +526,30 @@ class Console:
         self.drain()
         return len(self.entries)
 
-    def cors_since(self, mark: int, quiet: float = 0.3, timeout: float = 10) -> list[str]:
-        """The CORS failure messages printed since `mark`, in order: waits for the first, then until the console
-        has been quiet for `quiet` seconds (Firefox prints a second line for some failures, a little later)."""
+    def settle(self, mark: int, first=None, quiet: float = 0.3, timeout: float = 10) -> list[dict]:
+        """The entries since `mark` once the console has been quiet for `quiet` seconds, after a first entry for
+        which `first(entry)` holds (if given; AssertionError after `timeout` without one)."""
         deadline = time.monotonic() + timeout
         count, changed = -1, time.monotonic()
         while True:
             self.drain()
-            found = [e["text"] for e in self.entries[mark:] if e["cors"]]
+            entries = self.entries[mark:]
             now = time.monotonic()
             if len(self.entries) != count:
                 count, changed = len(self.entries), now
-            if found and now - changed >= quiet:
-                return found
+            started = first is None or any(first(e) for e in entries)
+            if started and now - changed >= quiet:
+                return entries
             if now > deadline:
-                if found:
-                    return found
-                raise AssertionError(f"no CORS console message in {timeout} s; seen: {self.seen[mark:]}")
+                if started:
+                    return entries
+                raise AssertionError(f"no console message as expected in {timeout} s; seen: {self.seen[mark:]}")
             time.sleep(0.05)
+
+    def cors_since(self, mark: int, quiet: float = 0.3, timeout: float = 10) -> list[str]:
+        """The CORS failure messages printed since `mark`, in order: waits for the first, then until the console
+        has been quiet for `quiet` seconds (Firefox prints a second line for some failures, a little later)."""
+        return [e["text"] for e in self.settle(mark, lambda e: e["cors"], quiet, timeout) if e["cors"]]
 
 
 class ChromeConsole(Console):
