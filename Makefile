@@ -3,8 +3,11 @@
 SWIFT ?= swift
 CONFIG ?= proxy.json
 APT_PACKAGES = libcurl4-openssl-dev pkg-config curl nginx python3-cryptography
-# The browser suite (tests/browser): headless Chromium driven by Selenium, run by the system Python.
-BROWSER_APT_PACKAGES = chromium chromium-driver python3-selenium python3-pytest
+# The browser suite (tests/browser): headless Chromium driven by Selenium and headless Firefox driven by Marionette
+# (PyPI's marionette-driver, in a venv that also sees Debian's selenium and pytest).
+BROWSER_APT_PACKAGES = chromium chromium-driver python3-selenium python3-pytest firefox-esr python3-venv
+BROWSER_VENV ?= $(CURDIR)/.venv-browser
+BROWSER_REQUIREMENTS = tests/browser/requirements.txt
 CORSPROXY_BIN ?= .build/debug/corsproxy
 # The benchmark (bench/run): wrk and nginx as the load generator and the peer; python3 for fixtures and the table.
 BENCH_APT_PACKAGES = wrk nginx curl python3
@@ -31,8 +34,17 @@ FORMAT_PATHS = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
 deps:
 	$(call apt_install,$(APT_PACKAGES))
 
+# The venv is (re)made when it lacks marionette_driver or its copy of the requirements differs from the file.
 browser-deps:
 	$(call apt_install,$(BROWSER_APT_PACKAGES))
+	@if ! cmp -s $(BROWSER_REQUIREMENTS) $(BROWSER_VENV)/requirements.txt || \
+		! $(BROWSER_VENV)/bin/python -c 'import marionette_driver' 2>/dev/null; then \
+		echo "installing into $(BROWSER_VENV): $(BROWSER_REQUIREMENTS)"; \
+		/usr/bin/python3 -m venv --system-site-packages --clear $(BROWSER_VENV) && \
+		$(BROWSER_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-input \
+			-r $(BROWSER_REQUIREMENTS) && \
+		cp $(BROWSER_REQUIREMENTS) $(BROWSER_VENV)/requirements.txt; \
+	fi
 
 build: deps
 	$(SWIFT) build
@@ -51,9 +63,10 @@ test: swift-test browser-test
 swift-test: deps
 	$(SWIFT) test
 
-# Builds the debug binary (a no-op after `swift test`), then runs the six browser cases; writes artifacts/.
+# Builds the debug binary (a no-op after `swift test`), then runs the browser cases in Chromium, then in Firefox
+# (CORSPROXY_BROWSERS=chromium for one); writes artifacts/.
 browser-test: build browser-deps
-	CORSPROXY_BIN=$(CORSPROXY_BIN) PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest tests/browser
+	CORSPROXY_BIN=$(CORSPROXY_BIN) PYTHONDONTWRITEBYTECODE=1 $(BROWSER_VENV)/bin/python -m pytest tests/browser
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))

@@ -1,5 +1,8 @@
 """Fixtures for the browser tests: the stand-in Procore, page servers on their own origins, the real corsproxy
-binary and headless Chromium driven by Selenium (Debian's chromium + chromium-driver, nothing downloaded).
+binary, and two headless browsers, nothing downloaded: Chromium driven by Selenium (Debian's chromium +
+chromium-driver) and Firefox driven by Marionette (Debian's firefox-esr + PyPI's marionette-driver, see
+firefox.py). Each test runs once per browser in CORSPROXY_BROWSERS (default "chromium,firefox"): all the Chromium
+runs first, then all the Firefox ones.
 
 Origins used (all loopback, so Chrome's Local Network Access rules do not apply):
   http://localhost:A     the SPA; the only origin in the proxy's allowlist
@@ -29,6 +32,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -48,16 +52,24 @@ ARTIFACTS = REPO / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 REBIND_HOST = "evil.test"
-REBIND_ADDRESS = "127.0.0.2"  # where evil.test resolves in Chromium; the relay listens there
+REBIND_ADDRESS = "127.0.0.2"  # where evil.test resolves in both browsers; the relay listens there
 READY = re.compile(r"^corsproxy listening on (http://\S+)$")
+BROWSERS = tuple(filter(None, (b.strip() for b in os.environ.get("CORSPROXY_BROWSERS", "chromium,firefox").split(","))))
+# What JS sees when fetch() fails for a CORS reason (or any network error): the same in every case, per browser.
+FETCH_ERROR = {"chromium": "TypeError: Failed to fetch",
+               "firefox": "TypeError: NetworkError when attempting to fetch resource."}
 # Everything here is loopback: a proxy from the environment would only get in the way (Selenium, Chromium).
 for _name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
     os.environ.pop(_name, None)
 
 
-def corsproxy_bin() -> Path:
+def corsproxy_bin_path() -> Path:
     path = Path(os.environ.get("CORSPROXY_BIN", ".build/debug/corsproxy"))
-    path = path if path.is_absolute() else REPO / path
+    return path if path.is_absolute() else REPO / path
+
+
+def corsproxy_bin() -> Path:
+    path = corsproxy_bin_path()
     if not os.access(path, os.X_OK):
         pytest.exit(f"{path} is not built: run `make build` (or set CORSPROXY_BIN)", returncode=2)
     return path
@@ -282,8 +294,12 @@ class Proxy:
         self._log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def log_lines(self, *needles: str) -> list[str]:
-        return [line for line in self.log().splitlines() if all(n in line for n in needles)]
+    def log_mark(self) -> int:
+        """A point in the log: log_lines(since=mark) sees only the lines after it."""
+        return len(self.log().splitlines())
+
+    def log_lines(self, *needles: str, since: int = 0) -> list[str]:
+        return [line for line in self.log().splitlines()[since:] if all(n in line for n in needles)]
 
     def stop(self) -> None:
         if self.relay:
@@ -377,8 +393,15 @@ def rebinding(workdir, fake, spa):
     pytest.fail("no port free on both 127.0.0.1 and 127.0.0.2")
 
 
-@pytest.fixture(scope="session")
-def driver():
+@pytest.fixture(scope="session", params=BROWSERS)
+def browser_name(request) -> str:
+    """"chromium" or "firefox": session-scoped, so pytest runs every test in one browser before the other."""
+    if request.param not in FETCH_ERROR:
+        pytest.fail(f"CORSPROXY_BROWSERS: unknown browser {request.param!r} (chromium, firefox)")
+    return request.param
+
+
+def start_chromium() -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -389,6 +412,28 @@ def driver():
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     browser.set_script_timeout(20)
     browser.set_page_load_timeout(20)
+    return browser
+
+
+@pytest.fixture(scope="session")
+def driver():
+    """The session's Chromium (Selenium WebDriver)."""
+    browser = start_chromium()
+    yield browser
+    browser.quit()
+
+
+@pytest.fixture(scope="session")
+def firefox(workdir):
+    """The session's Firefox (firefox.Firefox: Marionette, with Selenium's method names)."""
+    try:
+        import marionette_driver  # noqa: F401
+    except ImportError:
+        pytest.fail("marionette_driver is not importable: run the suite with `make browser-test` (it installs it "
+                    "in .venv-browser), or set CORSPROXY_BROWSERS=chromium", pytrace=False)
+    from firefox import Firefox
+    # Every name but localhost resolves to 127.0.0.2, Firefox's way to play --host-resolver-rules (evil.test).
+    browser = Firefox.start(workdir, extra_prefs={"network.dns.forceResolve": REBIND_ADDRESS})
     yield browser
     browser.quit()
 
@@ -408,11 +453,21 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture
-def browser(request, driver):
-    """The session's Chromium, with its console drained; on failure saves a screenshot and the console."""
-    driver.get("about:blank")
-    driver.get_log("browser")
-    request.node.console = Console(driver)
+def browser(request, browser_name):
+    """The session's Chromium or Firefox, on about:blank with its console drained; on failure saves a screenshot
+    and the console."""
+    if browser_name == "firefox":
+        driver = request.getfixturevalue("firefox")
+        driver.get("about:blank")
+        console = FirefoxConsole(driver)
+    else:
+        driver = request.getfixturevalue("driver")
+        driver.get("about:blank")
+        console = ChromeConsole(driver)
+    console.drain()
+    console.seen.clear()
+    console.entries.clear()
+    request.node.console = console
     yield driver
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -442,18 +497,22 @@ def browser_fetch(driver, url: str, init: dict | None = None, read: tuple[str, .
 
 
 class Console:
-    """Chrome's console for the current test: get_log drains, so keep what was seen."""
+    """The browser's console for the current test. Reading drains the browser's log, so keep what was seen:
+    `seen` holds the texts, `entries` the same as dicts with at least text and cors (a CORS failure or not)."""
 
     def __init__(self, driver):
         self.driver = driver
         self.seen: list[str] = []
+        self.entries: list[dict] = []
+
+    def _read(self) -> list[dict]:
+        raise NotImplementedError
 
     def drain(self) -> list[str]:
         """Everything the console printed in this test so far."""
-        for entry in self.driver.get_log("browser"):
-            # "URL [line:col] "text"" for console.* calls; "URL - text" for network errors such as CORS.
-            message = entry["message"]
-            self.seen.append(message.split(" - ", 1)[1] if " - " in message else message)
+        for entry in self._read():
+            self.entries.append(entry)
+            self.seen.append(entry["text"])
         return self.seen
 
     def wait_for(self, pattern: str, timeout: float = 10) -> str:
@@ -461,6 +520,57 @@ class Console:
         return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
             lambda _: next((m for m in self.drain() if regex.search(m)), None),
             f"no console message matching {pattern!r}; seen: {self.seen}")
+
+    def mark(self) -> int:
+        """A point in this test's console: cors_since(mark) sees only what came after it."""
+        self.drain()
+        return len(self.entries)
+
+    def settle(self, mark: int, first=None, quiet: float = 0.3, timeout: float = 10) -> list[dict]:
+        """The entries since `mark` once the console has been quiet for `quiet` seconds, after a first entry for
+        which `first(entry)` holds (if given; AssertionError after `timeout` without one)."""
+        deadline = time.monotonic() + timeout
+        count, changed = -1, time.monotonic()
+        while True:
+            self.drain()
+            entries = self.entries[mark:]
+            now = time.monotonic()
+            if len(self.entries) != count:
+                count, changed = len(self.entries), now
+            started = first is None or any(first(e) for e in entries)
+            if started and now - changed >= quiet:
+                return entries
+            if now > deadline:
+                if started:
+                    return entries
+                raise AssertionError(f"no console message as expected in {timeout} s; seen: {self.seen[mark:]}")
+            time.sleep(0.05)
+
+    def cors_since(self, mark: int, quiet: float = 0.3, timeout: float = 10) -> list[str]:
+        """The CORS failure messages printed since `mark`, in order: waits for the first, then until the console
+        has been quiet for `quiet` seconds (Firefox prints a second line for some failures, a little later)."""
+        return [e["text"] for e in self.settle(mark, lambda e: e["cors"], quiet, timeout) if e["cors"]]
+
+
+class ChromeConsole(Console):
+    """Chrome's console through Selenium's get_log("browser")."""
+
+    def _read(self) -> list[dict]:
+        entries = []
+        for entry in self.driver.get_log("browser"):
+            # "URL [line:col] "text"" for console.* calls; "URL - text" for network errors such as CORS.
+            message = entry["message"]
+            text = message.split(" - ", 1)[1] if " - " in message else message
+            entries.append({"text": text, "level": entry["level"], "cors": "has been blocked by CORS policy" in text})
+        return entries
+
+
+class FirefoxConsole(Console):
+    """Firefox's web console (each page's errors, warnings and console.* calls), see firefox.py. CORS failures
+    are the messages whose category, the security.properties key, starts with "CORS"."""
+
+    def _read(self) -> list[dict]:
+        return [dict(entry, cors=entry["category"].startswith("CORS")) for entry in self.driver.console_drain()]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The Procore implicit-grant user story, proven in headless Chromium through the real proxy.
+"""The Procore implicit-grant user story, proven through the real proxy in headless Chromium and in headless Firefox
+(each test runs in both: the `browser` fixture is parametrized, see conftest.py).
 
 Each test names the header (or check) of the proxy it depends on; the README's browser-test section shows how
 to break it with CORSPROXY_BROWSER_PATCH / CORSPROXY_BROWSER_DROP and watch the test fail.
@@ -15,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, browser_fetch
+from conftest import ARTIFACTS, FETCH_ERROR, browser_fetch
 from fake_procore import COMPANY, PROJECT_NAMES, USER
 
 COMPANY_ID = str(COMPANY["id"])
@@ -107,6 +108,7 @@ def test_2_preflighted_requests_and_exposed_headers(browser, spa, proxy, fake):
     -Expose-Headers."""
     browser.get(f"{spa.origin}/__test__/blank.html")
     token = fake.issue_token()
+    log_mark, seen_before = proxy.log_mark(), len(fake.requests)
     listing = browser_fetch(
         browser, f"{proxy.url}/rest/v1.0/projects?company_id={COMPANY_ID}&per_page=2&page=2",
         {"headers": auth_headers(token)}, read=("Total", "Per-Page", "Link", "X-Rate-Limit-Remaining"))
@@ -140,12 +142,13 @@ def test_2_preflighted_requests_and_exposed_headers(browser, spa, proxy, fake):
     assert sent.headers["content-type"] == "application/json"
     assert sent.headers["authorization"] == f"Bearer {token}"
     assert sent.headers["procore-company-id"] == COMPANY_ID
-    assert len(fake.recorded("/rest/v1.0/projects/1003", "DELETE")) == 1
+    assert [r.method for r in fake.requests[seen_before:] if r.target.startswith("/rest/v1.0/projects/1003")] == \
+        ["DELETE"]
     # The browser really preflighted each one; the proxy answered and never forwarded the OPTIONS.
     for method, path in (("GET", "/rest/v1.0/projects?"), ("PATCH", "/rest/v1.0/projects/1002"),
                          ("DELETE", "/rest/v1.0/projects/1003")):
         preflights = proxy.log_lines("http.method=OPTIONS", f"cors.requestMethod={method}",
-                                     f"http.target={path}", "http.status=204")
+                                     f"http.target={path}", "http.status=204", since=log_mark)
         assert preflights, f"no successful {method} preflight for {path} in the proxy log:\n{proxy.log()}"
         assert "authorization" in preflights[-1] and "procore-company-id" in preflights[-1]
     assert fake.recorded("/rest/v1.0/projects", "OPTIONS") == []
@@ -205,57 +208,79 @@ def test_4_credentials_include_like_the_js_sdk(browser, console, spa, proxy, fak
 # ---- 5 -------------------------------------------------------------------------------------------------
 
 
-def _chrome_prediction(proxy, method: str, target: str, origin: str) -> str | None:
-    """The console message the proxy's log line predicts for a request (its chrome= field)."""
-    for line in reversed(proxy.log_lines(f"http.method={method}", f"http.target={target} ", f"cors.origin={origin} ")):
-        if match := re.search(r"chrome=(.*?) cors=", line):
+def _prediction(proxy, field: str, method: str, target: str, origin: str, since: int = 0) -> str | None:
+    """The console message the proxy's log line predicts for a request (its chrome= or firefox= field)."""
+    lines = proxy.log_lines(f"http.method={method}", f"http.target={target} ", f"cors.origin={origin} ", since=since)
+    for line in reversed(lines):
+        if match := re.search(rf" {field}=(.*?) [a-z][\w.]*=", line):  # up to the next key (sorted keys)
             return match.group(1)
     return None
 
 
-def test_5_disallowed_origin_is_blocked_like_procore_blocks_it(browser, console, stranger, proxy, omit_proxy, fake):
+def test_5_disallowed_origin_is_blocked_like_procore_blocks_it(browser, browser_name, console, stranger, proxy,
+                                                                omit_proxy, fake):
     """From an origin not in the allowlist the browser blocks the call. With disallowedOrigin "omit-headers" the
     console error is the very one Procore (the stand-in, which sends no CORS headers) produces. Depends on the
     proxy not sending Access-Control-Allow-Origin to that origin."""
     browser.get(f"{stranger.origin}/__test__/blank.html")
     token = fake.issue_token()
+    seen_before = len(fake.requests)
+    log_marks = {"reject": proxy.log_mark(), "omit-headers": omit_proxy.log_mark()}
     calls = {"preflighted": ("/rest/v1.0/me", {"headers": auth_headers(token)}),  # as the SPA's calls are
              "simple": ("/rest/v1.0/companies?probe=simple", {})}  # no preflight
     bases = {"reject": proxy.url, "omit-headers": omit_proxy.url, "procore": fake.api_base}
     messages, normalised = {}, {}
     for name, base in bases.items():
         for kind, (path, init) in calls.items():
+            mark = console.mark()
             outcome = browser_fetch(browser, base + path, init)
             assert not outcome["ok"], f"{name} {kind}: JS could read the response: {outcome}"
-            assert outcome["error"] == "TypeError: Failed to fetch"
-            message = console.wait_for(re.escape(f"Access to fetch at '{base}{path}' from origin "
-                                                 f"'{stranger.origin}' has been blocked by CORS policy: "))
-            messages[f"{name} {kind}"] = message
-            normalised[f"{name} {kind}"] = message.replace(base, "<API>")
+            assert outcome["error"] == FETCH_ERROR[browser_name]
+            lines = console.cors_since(mark)
+            messages[f"{name} {kind}"] = lines
+            normalised[f"{name} {kind}"] = [line.replace(base, "<API>") for line in lines]
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "cors-console-messages.json").write_text(json.dumps(messages, indent=2) + "\n")
+    (ARTIFACTS / f"cors-console-messages-{browser_name}.json").write_text(json.dumps(messages, indent=2) + "\n")
 
-    # The same error as Procore's, word for word (only the URL differs).
-    for kind in calls:
-        assert normalised[f"omit-headers {kind}"] == normalised[f"procore {kind}"], messages
-    no_acao = "No 'Access-Control-Allow-Origin' header is present on the requested resource."
-    assert normalised["procore preflighted"] == (
-        f"Access to fetch at '<API>/rest/v1.0/me' from origin '{stranger.origin}' has been blocked by CORS policy: "
-        f"Response to preflight request doesn't pass access control check: {no_acao}")
-    assert normalised["procore simple"] == (
-        f"Access to fetch at '<API>/rest/v1.0/companies?probe=simple' from origin '{stranger.origin}' has been "
-        f"blocked by CORS policy: {no_acao}")
-    # The default "reject" mode is blocked too, and Chrome reports it the same way (403 without CORS headers).
-    for kind in calls:
-        assert normalised[f"reject {kind}"] == normalised[f"procore {kind}"], messages
-    # The proxy's log predicted each message exactly.
+    if browser_name == "chromium":
+        # The same error as Procore's, word for word (only the URL differs).
+        for kind in calls:
+            assert normalised[f"omit-headers {kind}"] == normalised[f"procore {kind}"], messages
+        no_acao = "No 'Access-Control-Allow-Origin' header is present on the requested resource."
+        assert normalised["procore preflighted"] == [
+            f"Access to fetch at '<API>/rest/v1.0/me' from origin '{stranger.origin}' has been blocked by CORS "
+            f"policy: Response to preflight request doesn't pass access control check: {no_acao}"]
+        assert normalised["procore simple"] == [
+            f"Access to fetch at '<API>/rest/v1.0/companies?probe=simple' from origin '{stranger.origin}' has been "
+            f"blocked by CORS policy: {no_acao}"]
+        # The default "reject" mode is blocked too, and Chrome reports it the same way (403 without CORS headers).
+        for kind in calls:
+            assert normalised[f"reject {kind}"] == normalised[f"procore {kind}"], messages
+    else:
+        # Firefox names the status code, so only omit-headers (which forwards the simple request) matches Procore
+        # word for word there; the preflight gets 200 from Procore, 204 from the proxy, 403 with "reject".
+        blocked = "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at "
+        no_acao = "(Reason: CORS header ‘Access-Control-Allow-Origin’ missing). Status code: {}."
+        failed = f"{blocked}<API>/rest/v1.0/me. (Reason: CORS request did not succeed). Status code: (null)."
+        # A refused preflight: the reason, then "did not succeed" for the request that was never sent.
+        assert normalised["procore preflighted"] == [f"{blocked}<API>/rest/v1.0/me. {no_acao.format(200)}", failed]
+        assert normalised["omit-headers preflighted"] == [f"{blocked}<API>/rest/v1.0/me. {no_acao.format(204)}",
+                                                          failed]
+        assert normalised["reject preflighted"] == [f"{blocked}<API>/rest/v1.0/me. {no_acao.format(403)}", failed]
+        simple = f"{blocked}<API>/rest/v1.0/companies?probe=simple. {no_acao.format(401)}"
+        assert normalised["procore simple"] == normalised["omit-headers simple"] == [simple], messages
+        assert normalised["reject simple"] == [simple.replace("401", "403")], messages
+    # The proxy's log predicted each message exactly (Firefox's first line: the reason).
+    field = "chrome" if browser_name == "chromium" else "firefox"
     for name, instance in (("reject", proxy), ("omit-headers", omit_proxy)):
-        assert _chrome_prediction(instance, "OPTIONS", "/rest/v1.0/me", stranger.origin) == \
-            messages[f"{name} preflighted"]
-        assert _chrome_prediction(instance, "GET", calls["simple"][0], stranger.origin) == messages[f"{name} simple"]
+        since = log_marks[name]
+        assert _prediction(instance, field, "OPTIONS", "/rest/v1.0/me", stranger.origin, since) == \
+            messages[f"{name} preflighted"][0]
+        assert _prediction(instance, field, "GET", calls["simple"][0], stranger.origin, since) == \
+            messages[f"{name} simple"][0]
     # Where the requests went: reject forwards nothing; omit-headers forwards the simple request (the upstream
     # answers, the browser hides the answer), exactly what happens with Procore itself.
-    reached = fake.recorded(calls["simple"][0])
+    reached = [r for r in fake.requests[seen_before:] if r.target.startswith(calls["simple"][0])]
     forwarded_by = [r.headers.get("x-forwarded-host") for r in reached]
     assert sorted(forwarded_by, key=str) == sorted([None, urlsplit(omit_proxy.url).netloc], key=str), forwarded_by
     # The preflighted call was never sent on, by either mode: the browser stopped at the preflight.
