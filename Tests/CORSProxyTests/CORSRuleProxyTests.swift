@@ -72,12 +72,10 @@ struct CORSRuleProxyTests {
                 #expect(browserAccepts == (item.refusedBy == nil))
                 let line = try await proxy.logLine(containing: "cors.request=preflight")
                 if let reason = item.chromeReason {
-                    #expect(
-                        line.contains(
-                            "has been blocked by CORS policy: Response to preflight request doesn't pass access control check: \(reason)"
-                        ),
-                        "\(line)"
-                    )
+                    // Chromium prints the preflight stage, except for a method or header the answer does not list.
+                    let isListCheck = reason.hasPrefix("Method ") || reason.hasPrefix("Request header field ")
+                    let stage = isListCheck ? "" : "Response to preflight request doesn't pass access control check: "
+                    #expect(line.contains("has been blocked by CORS policy: \(stage)\(reason)"), "\(line)")
                 } else {
                     #expect(!line.contains("chrome="), "\(line)")
                 }

@@ -246,9 +246,9 @@ public struct BrowserModel: Sendable {
             switch failure {
             case .missingAllowOrigin: "No 'Access-Control-Allow-Origin' header is present on the requested resource."
             case .allowOriginMismatch(let value):
-                "The 'Access-Control-Allow-Origin' header has a value '\(value)' that is not equal to the supplied origin."
+                "The 'Access-Control-Allow-Origin' header has a value '\(value)' that is not equal to the supplied origin. Have the server send the header with a valid value."
             case .multipleAllowOrigin(let value):
-                "The 'Access-Control-Allow-Origin' header contains multiple values '\(value)', but only one is allowed."
+                "The 'Access-Control-Allow-Origin' header contains multiple values '\(value)', but only one is allowed. Have the server send the header with a valid value."
             case .wildcardWithCredentials:
                 "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'."
             case .allowCredentialsNotTrue(let value):
@@ -262,7 +262,16 @@ public struct BrowserModel: Sendable {
             case .privateNetworkNotAllowed:
                 "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `local` address space."
             }
-        let stage = verdict.isPreflight ? "Response to preflight request doesn't pass access control check: " : ""
+        // Chromium 156 (tests/browser/FIREFOX_CONSOLE.md) names the preflight stage except for a method or header
+        // the preflight answer does not list.
+        let isListCheck: Bool
+        switch failure {
+        case .methodNotAllowed, .headerNotAllowed: isListCheck = true
+        default: isListCheck = false
+        }
+        let stage =
+            verdict.isPreflight && !isListCheck
+            ? "Response to preflight request doesn't pass access control check: " : ""
         return
             "Access to fetch at '\(self.request.url)' from origin '\(self.request.origin)' has been blocked by CORS policy: \(stage)\(reason)"
     }

@@ -35,10 +35,12 @@ struct PreflightProbe {
             )
         )
         let verdict = model.judgePreflight(BrowserModel.Response(status: 204, headers: self.headers))
-        let prefix =
-            "Access to fetch at 'http://proxy/x' from origin '\(origin)' has been blocked by CORS policy: "
-            + "Response to preflight request doesn't pass access control check: "
-        self.chromeReason = model.chromeMessage(verdict).map { String($0.dropFirst(prefix.count)) }
+        let prefix = "Access to fetch at 'http://proxy/x' from origin '\(origin)' has been blocked by CORS policy: "
+        let stage = "Response to preflight request doesn't pass access control check: "
+        self.chromeReason = model.chromeMessage(verdict).map { message in
+            let reason = message.dropFirst(prefix.count)
+            return String(reason.hasPrefix(stage) ? reason.dropFirst(stage.count) : reason)
+        }
     }
 }
 
