@@ -295,9 +295,14 @@ private final class UpstreamHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { result in
             guard case .success = result else { return }
-            let (handler, context) = bound.value
-            handler.upstream.record.withLockedValue { $0.bytesStreamed += n }
-            handler.stream(offset: offset + n, count: count, context: context)
+            bound.value.0.upstream.record.withLockedValue { $0.bytesStreamed += n }
+            // A write to a socket with room completes at once, inside writeAndFlush: streaming the next chunk
+            // from here would recurse once per chunk for as long as the reader keeps up (an /infinite body
+            // overflowed the event loop's stack). The next chunk starts from the loop instead.
+            bound.eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.stream(offset: offset + n, count: count, context: context)
+            }
         }
     }
 }
