@@ -354,24 +354,19 @@ struct ConnectionStateMachine {
 
     /// The transfer failed.
     mutating func upstreamFailed() -> FailureAction {
-        guard case .exchange(let exchange) = self.state else {
-            preconditionFailure("upstream failure in \(self.state)")
-        }
-        switch exchange.response {
-        case .awaitingUpstream:
-            return .answer
-        case .streaming:
-            self.state = .closed
-            return .abort
-        case .headReceived, .delayed, .answeringLocally, .complete:
-            preconditionFailure("upstream failure in \(self.state)")
-        }
+        self.exchangeFailed("upstream failure", whileReceiving: false)
     }
 
     /// The request body grew past `limits.maxBodyBytes`.
     mutating func requestBodyTooLarge() -> FailureAction {
-        guard case .exchange(let exchange) = self.state, exchange.request == .receiving else {
-            preconditionFailure("oversized body in \(self.state)")
+        self.exchangeFailed("oversized body", whileReceiving: true)
+    }
+
+    /// A failure while a transfer runs: answered when nothing was sent yet, else the exchange is aborted.
+    /// - Parameter whileReceiving: The failure can only happen while the request body is still arriving.
+    private mutating func exchangeFailed(_ event: String, whileReceiving: Bool) -> FailureAction {
+        guard case .exchange(let exchange) = self.state, !whileReceiving || exchange.request == .receiving else {
+            preconditionFailure("\(event) in \(self.state)")
         }
         switch exchange.response {
         case .awaitingUpstream:
@@ -380,7 +375,7 @@ struct ConnectionStateMachine {
             self.state = .closed
             return .abort
         case .headReceived, .delayed, .answeringLocally, .complete:
-            preconditionFailure("oversized body in \(self.state)")
+            preconditionFailure("\(event) in \(self.state)")
         }
     }
 
