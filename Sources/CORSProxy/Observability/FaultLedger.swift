@@ -39,14 +39,3 @@ final class FaultLedger: ExchangeSink {
         return JSONBody.encode(["faults": entries])
     }
 }
-
-/// JSON bodies of the proxy's reports: sorted keys, one line.
-enum JSONBody {
-    static func encode(_ value: some Encodable) -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var body = ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data("{}".utf8))
-        body.writeStaticString("\n")
-        return body
-    }
-}

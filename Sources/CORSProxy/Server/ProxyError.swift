@@ -93,11 +93,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         for (key, value) in self.details { object[key] = value }
         object["error"] = .string(self.code)
         object["message"] = .string(self.message)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var body = ByteBuffer(bytes: (try? encoder.encode(object)) ?? Data("{}".utf8))
-        body.writeStaticString("\n")
-        return body
+        return JSONBody.encode(object)
     }
 
     // MARK: The failures
