@@ -92,13 +92,7 @@ struct ExchangeRecord: Sendable {
     var host: String? { self.head.headers.first(name: "host") }
 
     /// `Access-Control-Request-Method` and `Access-Control-Request-Headers` of a preflight.
-    var preflightRequest: (method: String, headers: [String])? {
-        guard self.cors.stage == .preflight else { return nil }
-        return (
-            self.head.headers.first(name: "access-control-request-method") ?? "",
-            self.head.headers["access-control-request-headers"]
-        )
-    }
+    var preflightRequest: (method: String, headers: [String])? { self.cors.preflightRequest }
 
     /// What the browser does with the response the client was sent, judged by ``BrowserModel`` from the lines
     /// actually sent; `nil` for a request without `Origin`, or when no response head went out.
