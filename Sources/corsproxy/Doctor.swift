@@ -138,6 +138,7 @@ struct Doctor: AsyncParsableCommand {
             case .success(let (response, body)):
                 report.preflight?.response = response
                 let verdict = model.judgePreflight(response)
+                report.preflightVerdict = verdict
                 if !verdict.isAllowed {
                     return await self.block(&report, verdict, response: response, asCorsproxy: body, curl: curl)
                 }

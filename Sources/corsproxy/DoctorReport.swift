@@ -29,6 +29,8 @@ struct DoctorReport {
     var localNetworkAccess: BrowserModel.LocalNetworkAccess?
     /// The preflight, when one was needed.
     var preflight: Exchange?
+    /// The browser's verdict on the preflight's answer, once judged.
+    var preflightVerdict: BrowserModel.Verdict?
     /// The request itself, when it was sent.
     var actual: Exchange?
     /// Set once the run ends.
@@ -113,7 +115,14 @@ struct DoctorReport {
 
     private var firefox: [String] {
         switch self.outcome {
-        case .allowed, nil: []
+        case .allowed:
+            // Firefox may warn about a preflight answer it accepts.
+            if let verdict = self.preflightVerdict, let status = self.preflight?.response?.status {
+                self.model.firefoxMessages(verdict, status: status)
+            } else {
+                []
+            }
+        case nil: []
         case .blocked(let verdict, let response): self.model.firefoxMessages(verdict, status: response.status)
         case .error: self.networkFailure?.firefoxMessages ?? []
         }
@@ -166,6 +175,7 @@ struct DoctorReport {
                     "\(pad)and, beyond the safelisted response headers, \(self.exposedHeaders.joined(separator: ", "))"
                 )
             }
+            if !self.firefox.isEmpty { lines += self.firefoxLines }
         case .blocked(let verdict, _):
             let failure = verdict.failure.map(self.model.explanation) ?? ""
             lines.append("verdict:   BLOCKED at the \(verdict.isPreflight ? "preflight" : "response"): \(failure)")

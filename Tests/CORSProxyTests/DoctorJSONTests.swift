@@ -106,8 +106,10 @@ struct DoctorJSONTests {
                     ) == true
                 )
                 let firefox = try #require(json["firefox"] as? [String])
-                #expect(firefox.count == 1)
+                // The reason, then the line for the request never sent (tests/browser/FIREFOX_CONSOLE.md, row j).
+                #expect(firefox.count == 2)
                 #expect(firefox.first?.contains("header ‘x-custom’ is not allowed") == true)
+                #expect(firefox.last?.hasSuffix("(Reason: CORS request did not succeed). Status code: (null).") == true)
                 #expect(
                     json["fix"] as? String
                         == "the preflight answer (OPTIONS) must carry \"Access-Control-Allow-Headers: Authorization, Content-Type, Procore-Company-Id, X-Custom\"; proxy.json: add \"X-Custom\" to cors.allowedHeaders"

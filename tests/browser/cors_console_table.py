@@ -218,25 +218,49 @@ class Lab:
         driver.get(f"{self.page.origin}/page")
         return {case.key: self.run_case(driver, console, case) for case in CASES}
 
+    def predict(self, binary: Path, case: Case) -> dict:
+        """`corsproxy doctor --json` for the case's request against the same server, normalised: {"Chrome": the
+        line or "", "Firefox": every line, "netError": Chrome's net:: code when no response came}."""
+        command = [str(binary), "doctor", self.url(case), "--origin", self.page.origin,
+                   "--method", case.init.get("method", "GET"), "--json"]
+        for name, value in case.init.get("headers", {}).items():
+            command += ["-H", f"{name}: {value}"]
+        if case.init.get("credentials") == "include":
+            command.append("--credentials")
+        start = len(self.api.seen)
+        run = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        del self.api.seen[start:]
+        report = json.loads(run.stdout)
+        return {"Chrome": self.normalise(report.get("chrome") or ""),
+                "Firefox": [self.normalise(line) for line in report["firefox"]],
+                "netError": (report.get("error") or {}).get("netError")}
+
     def doctor(self, binary: Path) -> dict:
-        """corsproxy doctor's prediction for each case: {key: {"Chrome": …, "Firefox": …}}."""
-        predictions = {}
-        for case in CASES:
-            command = [str(binary), "doctor", self.url(case), "--origin", self.page.origin,
-                       "--method", case.init.get("method", "GET")]
-            for name, value in case.init.get("headers", {}).items():
-                command += ["-H", f"{name}: {value}"]
-            if case.init.get("credentials") == "include":
-                command.append("--credentials")
-            start = len(self.api.seen)
-            run = subprocess.run(command, capture_output=True, text=True, timeout=30)
-            del self.api.seen[start:]
-            lines = dict(line.split(":", 1) for line in run.stdout.splitlines()
-                         if line.startswith(("Chrome:", "Firefox:", "verdict:")))
-            # Allowed: doctor prints no console line, and predicts none.
-            predictions[case.key] = {"Chrome": "", "Firefox": "",
-                                     **{name: self.normalise(value.strip()) for name, value in lines.items()}}
-        return predictions
+        """corsproxy doctor's prediction for each case: {key: predict(…)}."""
+        return {case.key: self.predict(binary, case) for case in CASES}
+
+
+def prediction_mismatches(predicted: dict, firefox: list[str], chromium: list[str]) -> dict:
+    """Where the doctor's prediction differs from what the browsers printed (`[tag] text` lines, as recorded):
+    {"Firefox"|"Chrome": (predicted, printed)}; empty when both match. Firefox: every CORS line, in order
+    (warnings too). Chrome: its CORS line, or for no response the `Failed to load resource: net::…` line."""
+    mismatches = {}
+    printed_firefox = [_text(line) for line in firefox if line.startswith("[CORS")]
+    if predicted["Firefox"] != printed_firefox:
+        mismatches["Firefox"] = (predicted["Firefox"], printed_firefox)
+    cors = [_text(line) for line in chromium if "blocked by CORS policy" in line]
+    if predicted.get("netError"):
+        code = predicted["netError"].removeprefix("net::")
+        printed = [line for line in chromium if line.endswith(f"Failed to load resource: net::{code}")]
+        if cors or not printed:
+            mismatches["Chrome"] = (predicted["netError"], chromium)
+    elif (cors[:1] or [""])[0] != predicted["Chrome"] or len(cors) > 1:
+        mismatches["Chrome"] = (predicted["Chrome"], cors)
+    return mismatches
+
+
+def _text(line: str) -> str:
+    return re.sub(r"^\[[^\]]*\] ", "", line)
 
 
 def _line(entry: dict) -> str:
@@ -294,9 +318,9 @@ def render(data: dict) -> str:
         "## What JavaScript gets, what reached the server, what `corsproxy doctor` predicts",
         "",
         "Requests that reached the server (per browser) show whether the browser sent the actual request after the "
-        "preflight. The doctor columns are its `Chrome:` and `Firefox:` lines for the same request against the same "
-        "server; ✓ means equal to the browser's CORS line (Firefox: its first line), ✗ shows the prediction. "
-        "Doctor prints no Chrome line for a network error.",
+        "preflight. The doctor columns are `corsproxy doctor --json`'s `chrome` and `firefox` for the same request "
+        "against the same server; ✓ means equal to what the browser printed (Firefox: every CORS line, in order, "
+        "warnings too; Chrome: its CORS line, or for no response its `net::` error), ✗ shows the prediction.",
         "",
         "| # | JS in Firefox | JS in Chrome | reached (Firefox / Chrome) | doctor: Firefox | doctor: Chrome |",
         "|---|---|---|---|---|---|",
@@ -307,22 +331,20 @@ def render(data: dict) -> str:
         out.append(f"| {case.key} | {_js(result['firefox'])} | {_js(result['chromium'])} | "
                    f"{', '.join(result['firefox']['reached']) or '–'} / "
                    f"{', '.join(result['chromium']['reached']) or '–'} | "
-                   f"{_verdict(doctor.get('Firefox'), result['firefox']['console'])} | "
-                   f"{_verdict(doctor.get('Chrome'), result['chromium']['console'])} |")
+                   f"{_verdict(doctor, result, 'Firefox')} | {_verdict(doctor, result, 'Chrome')} |")
     out.append("")
     return "\n".join(out)
 
 
-def _verdict(predicted: str | None, console: list[str]) -> str:
-    if predicted is None:
+def _verdict(doctor: dict, result: dict, browser: str) -> str:
+    if not doctor:
         return "(not run)"  # no corsproxy binary
-    cors = [re.sub(r"^\[[^\]]*\] ", "", line) for line in console
-            if "Cross-Origin Request Blocked" in line or "blocked by CORS policy" in line]
-    if not predicted and not cors:
-        return "✓ (none)"
-    if cors and predicted == cors[0]:
-        return "✓"
-    return f"✗ `{predicted}`" if predicted else "✗ (none)"
+    mismatch = prediction_mismatches(doctor, result["firefox"]["console"], result["chromium"]["console"])
+    if browser in mismatch:
+        predicted = doctor[browser]
+        shown = "<br>".join(f"`{line}`" for line in predicted) if isinstance(predicted, list) else f"`{predicted}`"
+        return f"✗ {shown or '(none)'}"
+    return "✓" if doctor[browser] else "✓ (none)"
 
 
 # ---- the tool ------------------------------------------------------------------------------------------

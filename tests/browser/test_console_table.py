@@ -10,6 +10,7 @@ import json
 import pytest
 
 import cors_console_table as table
+from conftest import corsproxy_bin
 
 RECORDED = json.loads(table.DATA.read_text())
 
@@ -23,7 +24,9 @@ def lab():
 
 @pytest.mark.parametrize("key", [case.key for case in table.CASES])
 def test_7_console_messages_match_the_table(browser, browser_name, console, lab, key):
-    """One failure kind: what the browser printed, what JS saw and what reached the server, against the table."""
+    """One failure kind: what the browser printed, what JS saw and what reached the server, against the table;
+    and `corsproxy doctor --json` for the same request predicts exactly what the browser printed: Firefox's
+    every CORS line in order (warnings too), Chrome's CORS line (or its net:: error when nothing answers)."""
     browser.get(f"{lab.page.origin}/page")
     seen = lab.run_case(browser, console, table.BY_KEY[key], quiet=0.3)
     recorded = RECORDED["cases"][key][browser_name]
@@ -31,3 +34,8 @@ def test_7_console_messages_match_the_table(browser, browser_name, console, lab,
     assert seen["console"] == recorded["console"], f"{browser_name} prints other lines than {version} did"
     assert seen["js"] == recorded["js"]
     assert seen["reached"] == recorded["reached"]
+    predicted = lab.predict(corsproxy_bin(), table.BY_KEY[key])
+    name, printed = ("Firefox", (seen["console"], [])) if browser_name == "firefox" else ("Chrome", ([], seen["console"]))
+    mismatch = table.prediction_mismatches(predicted, *printed).get(name)
+    assert mismatch is None, f"doctor predicts {mismatch[0]!r}, {browser_name} printed {mismatch[1]!r}"
+

@@ -99,10 +99,39 @@ public struct BrowserModel: Sendable {
         case privateNetworkNotAllowed
     }
 
+    /// What a browser warns about in a response it still lets through.
+    public enum Warning: Sendable, Equatable {
+        /// `Access-Control-Allow-Headers: *` for a request with `Authorization` and no credentials: the Fetch
+        /// standard does not let `*` cover `Authorization`, yet Chromium 156 and Firefox 153 allow it; Firefox warns
+        /// that it soon will not.
+        case authorizationCoveredByWildcard
+    }
+
     /// A browser's verdict on one response.
     public struct Verdict: Sendable {
         public var failure: Failure?
         public var isPreflight: Bool
+        /// For a redirected preflight, what the CORS check finds on the redirect itself: Firefox checks it before
+        /// the redirect and names this failure instead (Chrome names the redirect).
+        public var redirectCORSFailure: Failure?
+        public var warnings: [Warning]
+
+        /// - Parameters:
+        ///   - failure: Why the browser blocks the exchange; `nil` when it lets the script read the response.
+        ///   - isPreflight: Whether the response judged is the preflight's.
+        ///   - redirectCORSFailure: A redirected preflight's own CORS-check failure.
+        ///   - warnings: What the browser warns about.
+        public init(
+            failure: Failure?,
+            isPreflight: Bool,
+            redirectCORSFailure: Failure? = nil,
+            warnings: [Warning] = []
+        ) {
+            self.failure = failure
+            self.isPreflight = isPreflight
+            self.redirectCORSFailure = redirectCORSFailure
+            self.warnings = warnings
+        }
 
         public var isAllowed: Bool { self.failure == nil }
     }
@@ -178,7 +207,11 @@ public struct BrowserModel: Sendable {
     /// Judges the preflight response (CORS-preflight fetch: the CORS check, an ok status, then methods and headers).
     public func judgePreflight(_ response: Response) -> Verdict {
         if (300..<400).contains(response.status) {
-            return Verdict(failure: .preflightRedirect, isPreflight: true)
+            return Verdict(
+                failure: .preflightRedirect,
+                isPreflight: true,
+                redirectCORSFailure: self.corsCheck(response)
+            )
         }
         if let failure = self.corsCheck(response) {
             return Verdict(failure: failure, isPreflight: true)
@@ -195,18 +228,18 @@ public struct BrowserModel: Sendable {
             return Verdict(failure: .methodNotAllowed(self.request.method), isPreflight: true)
         }
         let allowedHeaders = Set(Self.list(response.values("Access-Control-Allow-Headers")).map { $0.lowercased() })
-        for name in self.unsafeHeaderNames {
-            let covered =
-                allowedHeaders.contains(name)
-                || (!credentials && allowedHeaders.contains("*") && name != "authorization")
-            if !covered { return Verdict(failure: .headerNotAllowed(name), isPreflight: true) }
+        let wildcard = !credentials && allowedHeaders.contains("*")
+        var warnings: [Warning] = []
+        for name in self.unsafeHeaderNames where !allowedHeaders.contains(name) {
+            guard wildcard else { return Verdict(failure: .headerNotAllowed(name), isPreflight: true) }
+            if name == "authorization" { warnings.append(.authorizationCoveredByWildcard) }
         }
         if self.request.requestsPrivateNetwork,
             response.values("Access-Control-Allow-Private-Network").first != "true"
         {
-            return Verdict(failure: .privateNetworkNotAllowed, isPreflight: true)
+            return Verdict(failure: .privateNetworkNotAllowed, isPreflight: true, warnings: warnings)
         }
-        return Verdict(failure: nil, isPreflight: true)
+        return Verdict(failure: nil, isPreflight: true, warnings: warnings)
     }
 
     /// Judges the actual response: the CORS check alone (any status passes).
@@ -276,37 +309,6 @@ public struct BrowserModel: Sendable {
             "Access to fetch at '\(self.request.url)' from origin '\(self.request.origin)' has been blocked by CORS policy: \(stage)\(reason)"
     }
 
-    /// Firefox's console line for a failure (`security.properties`), given the response status; `nil` for a
-    /// failure Firefox does not have (it never implemented Private Network Access).
-    public func firefoxMessage(_ verdict: Verdict, status: Int) -> String? {
-        guard let failure = verdict.failure else { return nil }
-        let reason: String? =
-            switch failure {
-            case .missingAllowOrigin: "CORS header ‘Access-Control-Allow-Origin’ missing). Status code: \(status)."
-            case .allowOriginMismatch(let value):
-                "CORS header ‘Access-Control-Allow-Origin’ does not match ‘\(value)’)."
-            case .multipleAllowOrigin: "Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed)."
-            case .wildcardWithCredentials:
-                "Credential is not supported if the CORS header ‘Access-Control-Allow-Origin’ is ‘*’)."
-            case .allowCredentialsNotTrue: "expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’)."
-            case .preflightStatus(let code): "CORS preflight response did not succeed). Status code: \(code)."
-            case .preflightRedirect: "CORS request external redirect not allowed)."
-            case .methodNotAllowed: "Did not find method in CORS header ‘Access-Control-Allow-Methods’)."
-            case .headerNotAllowed(let name):
-                "header ‘\(name)’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response)."
-            case .privateNetworkNotAllowed: nil
-            }
-        guard let reason else { return nil }
-        return
-            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \(self.request.url). (Reason: \(reason)"
-    }
-
-    /// Every console line Firefox prints for a failure, in order: empty when Firefox does not block it. Today the
-    /// one line of ``firefoxMessage(_:status:)``; Firefox can print more than one for an exchange.
-    public func firefoxMessages(_ verdict: Verdict, status: Int) -> [String] {
-        self.firefoxMessage(verdict, status: status).map { [$0] } ?? []
-    }
-
     /// The rule a failure broke, in plain words, with what to change.
     public func explanation(_ failure: Failure) -> String {
         switch failure {
@@ -327,7 +329,7 @@ public struct BrowserModel: Sendable {
         case .methodNotAllowed(let method):
             "\(method) is not in Access-Control-Allow-Methods (methods compare case-sensitively; only GET, HEAD, POST need no listing)"
         case .headerNotAllowed(let name):
-            "the request sets '\(name)', which is not in Access-Control-Allow-Headers (with credentials a '*' is a literal name; '*' never covers Authorization)"
+            "the request sets '\(name)', which is not in Access-Control-Allow-Headers (with credentials a '*' is a literal name)"
         case .privateNetworkNotAllowed:
             "the preflight asks for private network access and the answer has no Access-Control-Allow-Private-Network: true; set cors.allowPrivateNetwork"
         }
