@@ -258,7 +258,7 @@ struct FaultSamplingTests {
         rules: [ProxyConfig.FaultRule] = [rule]
     ) -> [Int] {
         (0..<count).filter { _ in
-            injector.chosen(from: rules, method: "GET", origin: origin, applies: { _ in true }) != nil
+            injector.chosen(from: rules, method: "GET", origin: Origin(origin), applies: { _ in true }) != nil
         }
     }
 
@@ -289,10 +289,20 @@ struct FaultSamplingTests {
         )
         let injector = Self.injector(seed: 1)
         #expect(
-            injector.chosen(from: [rule], method: "PUT", origin: "https://a.example.com", applies: { _ in true }) != nil
+            injector.chosen(
+                from: [rule],
+                method: "PUT",
+                origin: Origin("https://a.example.com"),
+                applies: { _ in true }
+            ) != nil
         )
         #expect(
-            injector.chosen(from: [rule], method: "GET", origin: "https://a.example.com", applies: { _ in true }) == nil
+            injector.chosen(
+                from: [rule],
+                method: "GET",
+                origin: Origin("https://a.example.com"),
+                applies: { _ in true }
+            ) == nil
         )
         #expect(Self.injected(injector, count: 1000, origin: "http://localhost:3000", rules: [rule]).isEmpty)
         #expect(injector.chosen(from: [rule], method: "PUT", origin: nil, applies: { _ in true }) == nil)

@@ -89,7 +89,12 @@ struct ReportOnlyTests {
             let origin = "https://app\(index).example.com"
             var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/x")
             head.headers.add(name: "Origin", value: origin)
-            let cors = snapshot.outcome(for: head, verdict: snapshot.policy.judge(origin: origin), route: nil)
+            let cors = snapshot.outcome(
+                for: head,
+                verdict: snapshot.policy.judge(origin: origin),
+                origin: Origin(origin),
+                route: nil
+            )
             let exchange = Exchange(id: index, head: head, snapshot: snapshot, cors: cors, started: .now())
             exchange.status = 200
             report.record(exchange.record(now: .now(), clientAddress: nil, note: nil))

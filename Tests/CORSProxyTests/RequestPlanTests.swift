@@ -30,9 +30,11 @@ struct RequestPlanTests {
     ) -> RequestPlan {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers))
         let route = Self.snapshot.router.route(for: uri.prefix { $0 != "?" })
+        let origin = head.headers.first(name: "origin")
         let cors = Self.snapshot.outcome(
             for: head,
-            verdict: Self.snapshot.policy.judge(origin: head.headers.first(name: "origin")),
+            verdict: Self.snapshot.policy.judge(origin: origin),
+            origin: origin.flatMap(Origin.init),
             route: route
         )
         return RequestPlan(head: head, cors: cors, route: route, snapshot: Self.snapshot, clientAddress: "10.0.0.7")

@@ -13,7 +13,8 @@ extension CORSOutcome {
         requestsPrivateNetwork: Bool,
         headers: Headers,
         injector: FaultInjector,
-        rules: [ProxyConfig.FaultRule]
+        rules: [ProxyConfig.FaultRule],
+        origin: Origin?
     ) -> Fault? {
         func applies(_ fault: Fault) -> Bool {
             switch fault.stage {
@@ -41,7 +42,7 @@ extension CORSOutcome {
         return injector.chosen(
             from: rules,
             method: preflightRequest?.method ?? head.method.rawValue,
-            origin: head.headers.first(name: "origin"),
+            origin: origin,
             applies: applies
         )
     }

@@ -114,13 +114,14 @@ struct CORSOutcome: Sendable {
     ///   - verdict: The policy's verdict on its `Origin`.
     ///   - policy: The policy of the exchange's config snapshot.
     ///   - headers: The snapshot's precomputed header values.
-    ///   - faults: The snapshot's injector and the rules of the request's route, when faults are configured.
+    ///   - faults: The snapshot's injector, the rules of the request's route and its `Origin` parsed (`nil` when
+    ///     absent or malformed), when faults are configured.
     init(
         head: HTTPRequestHead,
         verdict: CORSPolicy.OriginVerdict,
         policy: CORSPolicy,
         headers: Headers,
-        faults: (injector: FaultInjector, rules: [ProxyConfig.FaultRule])? = nil
+        faults: (injector: FaultInjector, rules: [ProxyConfig.FaultRule], origin: Origin?)? = nil
     ) {
         self.verdict = verdict
         self.headers = headers
@@ -177,7 +178,8 @@ struct CORSOutcome: Sendable {
                 requestsPrivateNetwork: self.requestsPrivateNetwork,
                 headers: headers,
                 injector: faults.injector,
-                rules: faults.rules
+                rules: faults.rules,
+                origin: faults.origin
             )
         } else {
             self.fault = nil

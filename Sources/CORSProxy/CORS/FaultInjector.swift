@@ -37,20 +37,18 @@ final class FaultInjector: Sendable {
     /// - Parameters:
     ///   - rules: The route's rules.
     ///   - method: The request's method; a preflight's `Access-Control-Request-Method`.
-    ///   - origin: The request's `Origin` header.
+    ///   - origin: The request's `Origin`, parsed; `nil` when absent or malformed.
     ///   - applies: Whether a fault can change this exchange at all (its stage, and what the request asks for).
     func chosen(
         from rules: [ProxyConfig.FaultRule],
         method: String,
-        origin: String?,
+        origin: Origin?,
         applies: (Fault) -> Bool
     ) -> Fault? {
         for rule in rules where applies(rule.fault) {
             if let methods = rule.methods, !methods.contains(method) { continue }
             if let patterns = rule.origins {
-                guard let origin = origin.flatMap(Origin.init), patterns.contains(where: { $0.matches(origin) }) else {
-                    continue
-                }
+                guard let origin, patterns.contains(where: { $0.matches(origin) }) else { continue }
             }
             return rule.rate >= 1 || self.draw() < rule.rate ? rule.fault : nil
         }

@@ -47,9 +47,11 @@ public enum FuzzingEntryPoints {
     public static func requestHead(_ head: HTTPRequestHead) {
         let snapshot = self.snapshot
         let route = snapshot.router.route(for: head.uri.prefix { $0 != "?" })
+        let origin = head.headers.first(name: "origin")
         let cors = snapshot.outcome(
             for: head,
-            verdict: snapshot.policy.judge(origin: head.headers.first(name: "origin")),
+            verdict: snapshot.policy.judge(origin: origin),
+            origin: origin.flatMap(Origin.init),
             route: route
         )
         let plan = RequestPlan(head: head, cors: cors, route: route, snapshot: snapshot, clientAddress: "127.0.0.1")

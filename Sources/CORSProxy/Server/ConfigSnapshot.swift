@@ -48,10 +48,12 @@ final class ConfigSnapshot: Sendable {
         self.stallTimeoutSeconds = timeouts.idle.map { Int(($0 / .seconds(1)).rounded(.up)) } ?? 0
     }
 
-    /// What CORS makes of a request head, given the policy's verdict on its `Origin` and its route.
+    /// What CORS makes of a request head, given the policy's verdict on its `Origin`, that `Origin` parsed (`nil`
+    /// when absent or malformed; fault rules filter on it) and its route.
     func outcome(
         for head: HTTPRequestHead,
         verdict: CORSPolicy.OriginVerdict,
+        origin: Origin?,
         route: ProxyConfig.Route?
     ) -> CORSOutcome {
         CORSOutcome(
@@ -59,7 +61,7 @@ final class ConfigSnapshot: Sendable {
             verdict: verdict,
             policy: self.policy,
             headers: self.corsHeaders,
-            faults: self.faults.map { ($0, route?.faults ?? []) }
+            faults: self.faults.map { ($0, route?.faults ?? [], origin) }
         )
     }
 
