@@ -1,7 +1,5 @@
 internal import FoundationEssentials
 internal import NIOSSL
-internal import SwiftASN1
-internal import X509
 
 #if canImport(Glibc)
 internal import Glibc
@@ -14,18 +12,17 @@ internal import Darwin
 ///
 /// Both files are read once and everything is built from those same bytes, so the pair that was checked is the
 /// pair that serves. A pair is refused when a file cannot be read, is not PEM of the right kind, or the key is not
-/// the certificate's: its public half must equal the leaf certificate's public key. swift-certificates compares
-/// them and names the problem; BoringSSL refuses such a pair too (`SSL_CTX_use_PrivateKey` checks the key
-/// against the certificate already set, `X509_R_KEY_VALUES_MISMATCH`), which covers key kinds swift-certificates
-/// cannot parse, but its error says only "failed to load private key".
+/// the certificate's. That last check is BoringSSL's: `SSL_CTX_use_PrivateKey` compares the key with the public key
+/// of the certificate set before it (`ssl_compare_public_and_private_key`, `X509_R_KEY_VALUES_MISMATCH`), for
+/// every key type, and NIOSSL reports it as `failedToLoadPrivateKey`. The key having parsed on its own just
+/// before, that error can only mean the pair, and is reported as such (`TLSListenerTests` proves the refusal).
 public struct CertificatePair: Sendable {
     /// The context a ``NIOSSLServerHandler`` is made from: TLS 1.2 and later, ALPN `http/1.1`.
     let context: NIOSSLContext
     /// The leaf certificate's `notAfter`.
     let notValidAfter: Date
-    /// The leaf certificate's serial number in hex, and its subject, for log lines.
+    /// The leaf certificate's serial number in hex, for log lines.
     let serialNumber: String
-    let subject: String
 
     /// Why a pair cannot serve: one or more problems, each tied to the file (and config key) it is about.
     public struct Refusal: Error, Hashable, CustomStringConvertible {
@@ -61,7 +58,6 @@ public struct CertificatePair: Sendable {
         }
 
         var chain: [NIOSSLCertificate] = []
-        var leaf: Certificate?
         switch Self.read(certificate) {
         case .failure(let failure):
             fail(.certificate, failure.message)
@@ -69,23 +65,19 @@ public struct CertificatePair: Sendable {
             let text = String(decoding: bytes, as: UTF8.self)
             if !text.contains("-----BEGIN CERTIFICATE-----") {
                 fail(.certificate, "\"\(certificate)\" is not a PEM certificate (no BEGIN CERTIFICATE block)")
-            } else if let parsed = try? NIOSSLCertificate.fromPEMBytes(bytes), !parsed.isEmpty,
-                let der = try? parsed[0].toDERBytes(), let first = try? Certificate(derEncoded: der)
-            {
+            } else if let parsed = try? NIOSSLCertificate.fromPEMBytes(bytes), !parsed.isEmpty {
                 chain = parsed
-                leaf = first
             } else {
                 fail(.certificate, "\"\(certificate)\" is not a valid PEM certificate (cut short or corrupt?)")
             }
         }
 
         var key: NIOSSLPrivateKey?
-        var keyText = ""
         switch Self.read(privateKey) {
         case .failure(let failure):
             fail(.privateKey, failure.message)
         case .success(let bytes):
-            keyText = String(decoding: bytes, as: UTF8.self)
+            let keyText = String(decoding: bytes, as: UTF8.self)
             if !keyText.contains("-----BEGIN") || !keyText.contains("PRIVATE KEY-----") {
                 fail(.privateKey, "\"\(privateKey)\" is not a PEM private key (no BEGIN … PRIVATE KEY block)")
             } else if let parsed = try? NIOSSLPrivateKey(bytes: bytes, format: .pem) {
@@ -98,17 +90,7 @@ public struct CertificatePair: Sendable {
             }
         }
 
-        guard problems.isEmpty, let leaf, let key else { throw Refusal(problems: problems) }
-        let mismatch = Refusal(problems: [
-            .init(
-                file: .privateKey,
-                message:
-                    "\"\(privateKey)\" is not the private key of the certificate in \"\(certificate)\" (their public keys differ)"
-            )
-        ])
-        if let parsed = try? Certificate.PrivateKey(pemEncoded: keyText), parsed.publicKey != leaf.publicKey {
-            throw mismatch
-        }
+        guard problems.isEmpty, let leaf = chain.first, let key else { throw Refusal(problems: problems) }
 
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) },
@@ -121,15 +103,20 @@ public struct CertificatePair: Sendable {
             context = try NIOSSLContext(configuration: configuration)
         } catch NIOSSLError.failedToLoadPrivateKey {
             // The key parsed on its own, so what BoringSSL refused is the pair.
-            throw mismatch
+            throw Refusal(problems: [
+                .init(
+                    file: .privateKey,
+                    message:
+                        "\"\(privateKey)\" is not the private key of the certificate in \"\(certificate)\" (their public keys differ)"
+                )
+            ])
         } catch {
             throw Refusal(problems: [.init(file: .privateKey, message: "the TLS library refused the pair: \(error)")])
         }
         return CertificatePair(
             context: context,
-            notValidAfter: leaf.notValidAfter,
-            serialNumber: leaf.serialNumber.bytes.map { Self.hex($0) }.joined(),
-            subject: "\(leaf.subject)"
+            notValidAfter: Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter)),
+            serialNumber: leaf.serialNumber.map { Self.hex($0) }.joined()
         )
     }
 

@@ -121,7 +121,6 @@ public final class CertificateStore: Sendable {
                 metadata: [
                     "tls.certificate": "\(self.certificatePath)",
                     "tls.serial": "\(pair.serialNumber)",
-                    "tls.subject": "\(pair.subject)",
                     "tls.notValidAfter": "\(pair.notValidAfter.formatted(.iso8601))",
                 ]
             )
