@@ -11,7 +11,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the proxy (the default command).",
         discussion: """
-            Prints `corsproxy listening on http://HOST:PORT` once ready, then one log line per request on \
+            Prints `corsproxy listening on http://HOST:PORT` (https with `tls`) once ready, then one log line per request on \
             standard error. SIGINT or SIGTERM stops accepting connections, lets requests in flight finish, and \
             exits 0.
             """
@@ -85,12 +85,17 @@ struct Serve: AsyncParsableCommand {
         let address: ListenAddress
         do {
             address = try await server.start()
+        } catch let refusal as CertificatePair.Refusal {
+            // The pair validated a moment ago and changed since.
+            for curl in curls { await curl.shutdown() }
+            Console.error("\(self.options.config): \(refusal)")
+            throw ExitCode(1)
         } catch {
             for curl in curls { await curl.shutdown() }
             Console.error("corsproxy: cannot listen on \(config.listen): \(error)")
             throw ExitCode(1)
         }
-        Console.out("corsproxy listening on http://\(address)")
+        Console.out("corsproxy listening on \(config.scheme)://\(address)")
         let group = ServiceGroup(
             services: curls + [server],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -8,15 +8,19 @@ extension ProxyConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(file: name, issues: [ConfigIssue(path: "", message: "cannot read the file")])
         }
-        return try self.parse(data, file: name)
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        return try self.parse(data, file: name, directory: directory)
     }
 
     /// Parses and checks config JSON.
     /// - Parameters:
     ///   - data: The JSON text.
     ///   - file: The name errors are reported under.
+    ///   - directory: What relative `tls` paths are resolved against: the config file's directory (the current
+    ///     directory when the JSON came from elsewhere).
     /// - Throws: ``ConfigError`` with every problem found.
-    public static func parse(_ data: Data, file: String = "proxy.json") throws -> ProxyConfig {
+    public static func parse(_ data: Data, file: String = "proxy.json", directory: String = ".") throws -> ProxyConfig {
         let document: JSONValue
         do {
             document = try JSONDecoder().decode(JSONValue.self, from: data)
@@ -24,7 +28,7 @@ extension ProxyConfig {
             let problem = JSONSyntax.firstError(in: data) ?? Self.describe(error)
             throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid JSON: \(problem)")])
         }
-        var reader = ConfigReader()
+        var reader = ConfigReader(directory: directory)
         let config = reader.readConfig(document)
         guard reader.issues.isEmpty else { throw ConfigError(file: file, issues: reader.issues) }
         return config
@@ -41,6 +45,8 @@ extension ProxyConfig {
 /// Walks the JSON document, building the config and collecting one ``ConfigIssue`` per problem.
 struct ConfigReader {
     var issues: [ConfigIssue] = []
+    /// The config file's directory, for relative paths.
+    var directory = "."
 
     mutating func fail(_ path: String, _ message: String) {
         self.issues.append(ConfigIssue(path: path, message: message))
@@ -111,7 +117,7 @@ struct ConfigReader {
 
     mutating func readConfig(_ document: JSONValue) -> ProxyConfig {
         var config = ProxyConfig()
-        let known = ["$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults"]
+        let known = ["$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults", "tls"]
         guard let root = self.object(document, at: "", known: known) else { return config }
         if let value = root["listen"], let text = self.string(value, at: "listen") {
             if let address = ListenAddress(text) {
@@ -133,6 +139,9 @@ struct ConfigReader {
         }
         if let value = root["faults"] {
             config.faults = self.readFaultSettings(value)
+        }
+        if let value = root["tls"] {
+            config.tls = self.readTLS(value)
         }
         if let value = root["allowedHosts"], let hosts = self.strings(value, at: "allowedHosts") {
             if hosts.isEmpty {

@@ -88,6 +88,22 @@ public struct ProxyConfig: Sendable {
         public var clientHeader: Duration = .seconds(30)
     }
 
+    /// The `tls` object: serve HTTPS on `listen` with this certificate and key.
+    public struct TLS: Sendable, Hashable {
+        /// PEM file of the certificate chain, leaf first; resolved against the config file's directory.
+        public var certificate: String
+        /// PEM file of the leaf certificate's private key; resolved against the config file's directory.
+        public var privateKey: String
+
+        /// - Parameters:
+        ///   - certificate: PEM file of the certificate chain, leaf first.
+        ///   - privateKey: PEM file of the leaf certificate's private key.
+        public init(certificate: String, privateKey: String) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
+    }
+
     /// The `limits` object.
     public struct Limits: Sendable {
         /// Largest request head (request line and headers); larger gets 431.
@@ -104,6 +120,11 @@ public struct ProxyConfig: Sendable {
     public var timeouts = Timeouts()
     public var limits = Limits()
     public var faults = FaultSettings()
+    /// HTTPS on the listener; plain HTTP when nil.
+    public var tls: TLS?
+
+    /// `https` with ``tls``, else `http`: the scheme clients reach the proxy by.
+    public var scheme: String { self.tls == nil ? "http" : "https" }
 
     /// The `allowedHosts` in force: the configured list, or the listen host and the loopback names.
     public var effectiveAllowedHosts: Set<String> {

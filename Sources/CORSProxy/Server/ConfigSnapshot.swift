@@ -13,8 +13,8 @@ final class ConfigSnapshot: Sendable {
     let corsHeaders: CORSOutcome.Headers
     let router: Router
     let allowedHosts: Set<String>
-    /// The proxy's own scheme, for rewritten URLs and `X-Forwarded-Proto`.
-    let scheme = "http"
+    /// The proxy's own scheme (`https` with `tls`), for rewritten URLs and `X-Forwarded-Proto`.
+    let scheme: String
     /// The deadlines a connection's state machine keeps.
     let connectionTimeouts: ConnectionStateMachine.Timeouts
     /// `timeouts.connect`, `timeouts.total` (0: none) and `timeouts.idle` (0: none) in libcurl's units.
@@ -25,6 +25,7 @@ final class ConfigSnapshot: Sendable {
     /// - Parameter config: The checked config.
     init(config: ProxyConfig) {
         self.config = config
+        self.scheme = config.scheme
         var cors = config.cors
         if config.faults.requestControl,
             !cors.allowedHeaders.contains(where: { ASCII.equalsIgnoringCase($0, FaultInjector.header) })

@@ -5,11 +5,15 @@ internal import NIOCore
 internal import NIOExtras
 internal import NIOHTTP1
 internal import NIOPosix
+internal import NIOSSL
 public import ServiceLifecycle
 
 /// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through ``CurlLoop``s,
 /// each event loop's connections always through the same one. Graceful shutdown stops accepting, lets in-flight
 /// requests finish (up to `drainTimeout`), and closes idle keep-alive connections.
+///
+/// With `tls` in the config the listener speaks HTTPS: a ``CertificateStore``, made by ``start()``, supplies each new
+/// connection's TLS context and watches the certificate files until ``shutdown()``.
 public final class ProxyServer: Service, Sendable {
     private let store: ConfigStore
     /// What each event loop's connections share: its curl loop (event loop *i* gets curl loop *i* mod their
@@ -22,6 +26,10 @@ public final class ProxyServer: Service, Sendable {
     private let drainTimeout: Duration
     /// Open client connections, so the ones still busy when the drain timeout passes can be closed.
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    /// The TLS certificate in force and the task watching its files: set by ``start()`` when the config has `tls`,
+    /// the watcher cancelled by ``shutdown()``. The watcher follows the listener, not ``run()``, because tests and
+    /// embedders bracket a server with `start()` and `shutdown()` alone.
+    private let tls = NIOLockedValueBox<(store: CertificateStore, watcher: Task<Void, Never>)?>(nil)
 
     /// - Parameters:
     ///   - config: The checked config.
@@ -70,11 +78,21 @@ public final class ProxyServer: Service, Sendable {
         Array(MultiThreadedEventLoopGroup.singleton.makeIterator()).count
     }
 
-    /// Binds the listen address (`--listen` or the config's).
+    /// The listener's TLS certificate, its reload counters and expiry; `nil` without `tls` or before ``start()``.
+    public var certificates: CertificateStore? {
+        self.tls.withLockedValue { $0?.store }
+    }
+
+    /// Loads the TLS pair (with `tls`), starts watching its files, and binds the listen address (`--listen` or the
+    /// config's).
     /// - Returns: The address actually bound, with the real port when 0 was asked for.
+    /// - Throws: ``CertificatePair/Refusal`` when the pair cannot serve; the bind's error.
     public func start() async throws -> ListenAddress {
         let config = self.store.current.config
         let quiesce = self.quiesce
+        let certificates = try config.tls.map { tls throws(CertificatePair.Refusal) in
+            try CertificateStore(tls: tls, logger: self.logger)
+        }
         let channel = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -92,6 +110,12 @@ public final class ProxyServer: Service, Sendable {
                     limits.maxHeaderListSize = config.limits.maxHeaderBytes
                     limits.maxHeaderFieldSize = config.limits.maxHeaderBytes
                     let pipeline = channel.pipeline.syncOperations
+                    if let certificates {
+                        // First, so that everything after it reads and writes plaintext. A failed handshake
+                        // (plain HTTP, a scanner, a client that distrusts the certificate) closes this connection
+                        // only; the context was read once, so a reload mid-handshake cannot touch it.
+                        try pipeline.addHandler(NIOSSLServerHandler(context: certificates.context))
+                    }
                     // NIO's request decoder with the proxy's own response encoder; no outbound header validation:
                     // every header value is the proxy's own, a request header llhttp already checked, or an
                     // upstream line ResponseHeadParser checked.
@@ -111,6 +135,10 @@ public final class ProxyServer: Service, Sendable {
             }
             .bind(host: config.listen.host, port: config.listen.port)
             .get()
+        if let certificates {
+            let watcher = Task { await certificates.watch() }
+            self.tls.withLockedValue { $0 = (certificates, watcher) }
+        }
         let port = channel.localAddress?.port ?? config.listen.port
         return ListenAddress(host: config.listen.host, port: port)
     }
@@ -131,6 +159,11 @@ public final class ProxyServer: Service, Sendable {
 
     /// Stops accepting connections and waits until in-flight requests have finished or `drainTimeout` passed.
     public func shutdown() async {
+        if let watcher = self.tls.withLockedValue({ $0?.watcher }) {
+            // No new connections from here on, so no handshake needs a newer certificate.
+            watcher.cancel()
+            await watcher.value
+        }
         let loop = self.group.next()
         let drained = loop.makePromise(of: Void.self)
         self.quiesce.initiateShutdown(promise: drained)

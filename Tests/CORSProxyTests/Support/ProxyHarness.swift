@@ -15,8 +15,12 @@ let curlGlobal: Void = {
 struct RunningProxy: Sendable {
     let port: Int
     let logs: InMemoryLogHandler
+    /// `https` when the config has `tls`.
+    var scheme = "http"
+    /// The listener's certificate store, with `tls`.
+    var certificates: CertificateStore?
 
-    var url: String { "http://127.0.0.1:\(self.port)" }
+    var url: String { "\(self.scheme)://127.0.0.1:\(self.port)" }
 
     /// The first log line containing `text`, waiting for it: a request's line is written when both its
     /// directions are done, which for an answer the proxy gives itself can be just after the client has it.
@@ -80,7 +84,13 @@ func withProxy<T>(
         throw error
     }
     do {
-        let result = try await body(RunningProxy(port: address.port, logs: logs))
+        let running = RunningProxy(
+            port: address.port,
+            logs: logs,
+            scheme: config.scheme,
+            certificates: server.certificates
+        )
+        let result = try await body(running)
         await server.shutdown()
         for curl in curls { await curl.shutdown() }
         return result
@@ -141,15 +151,18 @@ func withProxyProcess<T>(
 final class ProxyProcess: Sendable {
     let process: Process
     let port: Int
+    /// `http`, or `https` when the ready line said so.
+    let scheme: String
     private let stderrData: LockedData
 
-    var url: String { "http://127.0.0.1:\(self.port)" }
+    var url: String { "\(self.scheme)://127.0.0.1:\(self.port)" }
     var pid: Int32 { self.process.processIdentifier }
     var stderr: String { String(decoding: self.stderrData.value.withLockedValue { $0 }, as: UTF8.self) }
 
-    private init(process: Process, port: Int, stderrData: LockedData) {
+    private init(process: Process, port: Int, scheme: String, stderrData: LockedData) {
         self.process = process
         self.port = port
+        self.scheme = scheme
         self.stderrData = stderrData
     }
 
@@ -175,12 +188,13 @@ final class ProxyProcess: Sendable {
         try process.run()
         do {
             let ready = try await readLine(out.fileHandleForReading, timeout: .seconds(20))
+            let scheme = ready.hasPrefix("corsproxy listening on https://") ? "https" : "http"
             guard let portText = ready.split(separator: ":").last, let port = Int(portText),
-                ready.hasPrefix("corsproxy listening on http://127.0.0.1:")
+                ready.hasPrefix("corsproxy listening on \(scheme)://127.0.0.1:")
             else {
                 throw TestFailure("unexpected ready line: \(ready)")
             }
-            return ProxyProcess(process: process, port: port, stderrData: stderrData)
+            return ProxyProcess(process: process, port: port, scheme: scheme, stderrData: stderrData)
         } catch {
             // No ready line (or a wrong one): the process may still be running, and nothing else would stop it.
             await Self.killAndWait(process)
