@@ -85,30 +85,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
         self.logger = logger
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxIdleConnections)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
-        Self.startThread { [self] in self.runLoop() }
-    }
-
-    /// Runs `body` on a new detached thread (a plain pthread: the loop needs nothing more).
-    private static func startThread(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { argument in
-                let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
-                body.run()
-                return nil
-            },
-            box
-        )
-        guard result == 0 else { fatalError("pthread_create failed: \(result)") }
-        pthread_detach(thread)
-    }
-
-    private final class ThreadBody: Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+        DetachedThread.start { [self] in self.runLoop() }
     }
 
     /// Starts a transfer. Events reach `sink` on the loop thread, in order, batched per loop iteration.

@@ -27,8 +27,21 @@ struct Serve: AsyncParsableCommand {
     )
     var listen: String?
 
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    @Option(
+        help: ArgumentHelp(
+            "trace, debug, info, notice, warning, error or critical; above info there is no access log.",
+            valueName: "level"
+        )
+    )
     var logLevel = "info"
+
+    @Option(
+        help: ArgumentHelp(
+            "The access log's format instead of the config's `log.format`: text (a short line per request for a terminal, and the reason and fix when the browser will block it) or json (one object per line).",
+            valueName: "format"
+        )
+    )
+    var logFormat: String?
 
     @Option(
         help: ArgumentHelp(
@@ -47,6 +60,9 @@ struct Serve: AsyncParsableCommand {
         if let listen, ListenAddress(listen) == nil {
             throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT (e.g. 127.0.0.1:8787 or [::1]:8787)")
         }
+        if let logFormat, ProxyConfig.LogFormat(rawValue: logFormat) == nil {
+            throw ValidationError("--log-format: \"\(logFormat)\" is neither text nor json")
+        }
         if Logger.Level(rawValue: self.logLevel) == nil {
             throw ValidationError(
                 "--log-level: \"\(self.logLevel)\" is not one of trace, debug, info, notice, warning, error, critical"
@@ -63,6 +79,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if let listen, let address = ListenAddress(listen) { config.listen = address }
+        if let logFormat, let format = ProxyConfig.LogFormat(rawValue: logFormat) { config.log.format = format }
         for warning in config.lint() {
             Console.error(warning.warningLine(file: self.options.config))
         }
@@ -81,7 +98,11 @@ struct Serve: AsyncParsableCommand {
         let curls = (0..<(self.curlLoops ?? ProxyServer.eventLoopCount)).map { _ in
             CurlLoop(configuration: .init(drainTimeout: .seconds(5)), logger: logger)
         }
-        let server = ProxyServer(config: config, curl: curls, logger: logger)
+        // The access log is written from its own thread; colour only for a person at a terminal (and no NO_COLOR).
+        let accessLog = level <= .info ? BackgroundLogWriter() : nil
+        let colour = config.log.format == .text && isatty(2) == 1 && getenv("NO_COLOR") == nil
+        defer { accessLog?.close() }
+        let server = ProxyServer(config: config, curl: curls, logger: logger, accessLog: accessLog, colour: colour)
         let address: ListenAddress
         do {
             address = try await server.start()

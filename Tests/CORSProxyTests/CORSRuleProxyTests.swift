@@ -70,7 +70,7 @@ struct CORSRuleProxyTests {
                     result.header("Access-Control-Allow-Origin") == "http://localhost:3000" && methodOK && headersOK
                     && privateNetworkOK
                 #expect(browserAccepts == (item.refusedBy == nil))
-                let line = try await proxy.logLine(containing: "cors.request=preflight")
+                let line = try await proxy.logLine(containing: " corsRequest=preflight")
                 if let reason = item.chromeReason {
                     // Chromium prints the preflight stage, except for a method or header the answer does not list.
                     let isListCheck = reason.hasPrefix("Method ") || reason.hasPrefix("Request header field ")
@@ -109,7 +109,7 @@ struct CORSRuleProxyTests {
                 let result = try await http(proxy.url + "/echo", headers: ["Origin: \(pair[0])"])
                 #expect(result.status == 403)
                 let line = try await proxy.logLine()
-                #expect(line.contains("cors.hint=") && line.contains(pair[1]), "\(line)")
+                #expect(line.contains(" hint=") && line.contains(pair[1]), "\(line)")
                 #expect(line.contains("cors=refused"))
             }
         }

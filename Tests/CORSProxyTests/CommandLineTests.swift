@@ -81,7 +81,11 @@ struct CommandLineTests {
     @Test("serve prints its address when ready, forwards, logs one line per request without the token")
     func serveForwardsAndLogs() async throws {
         try await withUpstream { upstream in
-            try await withProxyProcess(configJSON: Self.config(upstream: upstream.url)) { proxy in
+            try await withProxyProcess(
+                configJSON: Self.config(upstream: upstream.url),
+                arguments: ["--log-format", "json"]
+            ) {
+                proxy in
                 let token = "eyJhbGciOiJFUzUxMiJ9.c2VjcmV0.c2lnbmF0dXJl"
                 let result = try await http(
                     proxy.url + "/rest/v1.0/me?access_token=\(token)&page=1",
@@ -91,10 +95,10 @@ struct CommandLineTests {
                 #expect(try await proxy.stop() == 0)
                 let log = proxy.stderr
                 #expect(!log.contains(token), "the token must never be logged")
-                let requestLines = log.split(separator: "\n").filter { $0.contains("http.target=") }
+                let requestLines = log.split(separator: "\n").filter { $0.contains(#""target":"#) }
                 #expect(requestLines.count == 1)
-                #expect(requestLines.first?.contains("http.target=/rest/v1.0/me?access_token=REDACTED&page=1") == true)
-                #expect(requestLines.first?.contains("cors.rule=http://localhost:3000") == true)
+                #expect(requestLines.first?.contains(#""target":"/rest/v1.0/me?access_token=REDACTED&page=1""#) == true)
+                #expect(requestLines.first?.contains(#""rule":"http://localhost:3000""#) == true)
             }
         }
     }

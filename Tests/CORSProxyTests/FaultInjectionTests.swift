@@ -75,7 +75,7 @@ struct FaultInjectionTests {
                 let entry = try #require((ledger["faults"] as? [[String: Any]])?.last)
                 #expect(entry["kind"] as? String == kindName && entry["method"] as? String == "OPTIONS")
                 #expect(
-                    line.split(separator: " ").contains("request.id=\(entry["requestId"] as? String ?? "?")"),
+                    line.split(separator: " ").contains("requestId=\(entry["requestId"] as? String ?? "?")"),
                     "\(line)"
                 )
                 #expect(upstream.requests.isEmpty, "a preflight fault never reaches the upstream")
@@ -117,7 +117,7 @@ struct FaultInjectionTests {
                     !(upstream.requests.first?.headers.contains { $0.0.lowercased() == "x-corsproxy-fault" } ?? true)
                 )
                 let line = try await proxy.logLine(containing: "fault=\(kind)")
-                #expect(line.contains("http.status=418"), "\(line)")
+                #expect(line.contains(" status=418"), "\(line)")
             }
         }
     }

@@ -78,10 +78,10 @@ struct ProtocolHygieneTests {
                     "POST /slow-head?ms=2000 HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
                 )
                 #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(answer.prefix(200))")
-                let line = try await proxy.logLine(containing: "http.target=/slow-head")
-                #expect(line.contains("http.status=400") && line.contains("proxy.error=bad_request"), "\(line)")
+                let line = try await proxy.logLine(containing: " target=/slow-head")
+                #expect(line.contains(" status=400") && line.contains(" error=bad_request"), "\(line)")
                 #expect(!line.contains("client closed the connection"), "\(line)")
-                #expect(proxy.logLines.filter { $0.contains("http.target=/slow-head") }.count == 1)
+                #expect(proxy.logLines.filter { $0.contains(" target=/slow-head") }.count == 1)
             }
         }
     }

@@ -66,11 +66,11 @@ struct ReportOnlyTests {
                 let evil = try #require(byOrigin["http://evil.example"])
                 #expect(evil["requests"] as? Int == 2 && evil["wouldBlock"] as? Int == 2)
                 #expect(evil["reasons"] as? [String: Int] == ["origin-not-allowed": 2])
-                let line = try await proxy.logLine(containing: "cors.origin=http://evil.example")
-                #expect(line.contains("cors.wouldBlock=origin-not-allowed"), "\(line)")
+                let line = try await proxy.logLine(containing: " origin=http://evil.example")
+                #expect(line.contains(" wouldBlock=origin-not-allowed"), "\(line)")
                 #expect(
                     line.contains(
-                        "cors.wouldBlock.chrome=Access to fetch at 'http://127.0.0.1:\(proxy.port)/echo' from origin 'http://evil.example' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+                        " wouldBlockChrome=Access to fetch at 'http://127.0.0.1:\(proxy.port)/echo' from origin 'http://evil.example' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
                     ),
                     "\(line)"
                 )

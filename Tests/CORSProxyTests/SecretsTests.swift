@@ -4,8 +4,11 @@ import Testing
 /// Tokens and cookies never appear in logs or in the proxy's own answers.
 @Suite("Secrets stay secret")
 struct SecretsTests {
-    @Test("a full run of varied requests: no token, access_token value or cookie in any log line or error body")
-    func noSecretsAnywhere() async throws {
+    @Test(
+        "a full run of varied requests: no token, access_token value or cookie in any log line or error body",
+        arguments: ["text", "json"]
+    )
+    func noSecretsAnywhere(logFormat: String) async throws {
         let token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzUxMiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXNlY3JldA"
         let queryToken = "qtok-8c1d5f0e2a7b4c93"
         let cookie = "session=cookie-secret-77aa"
@@ -17,7 +20,11 @@ struct SecretsTests {
                           "allowedHeaders": ["Authorization", "Content-Type"]},
                  "timeouts": {"total": 0.5}, "limits": {"maxBodyBytes": 100}}
                 """
-            try await withProxyProcess(configJSON: config, arguments: ["--log-level", "trace"]) { proxy in
+            try await withProxyProcess(
+                configJSON: config,
+                arguments: ["--log-level", "trace", "--log-format", logFormat]
+            ) {
+                proxy in
                 let secrets = ["Authorization: Bearer \(token)", "Cookie: \(cookie)", "Origin: http://localhost:3000"]
                 let targets = [
                     "/echo?access_token=\(queryToken)", "/status/401?access_token=\(queryToken)&x=1",
@@ -65,7 +72,10 @@ struct SecretsTests {
                 )
                 #expect(try await proxy.stop() == 0)
                 let log = proxy.stderr
-                #expect(log.split(separator: "\n").filter { $0.contains("http.target=") }.count >= targets.count + 4)
+                #expect(
+                    log.split(separator: "\n").filter { $0.contains(#""target":"#) || $0.contains(" ms ") }.count
+                        >= targets.count + 4
+                )
                 for secret in [token, queryToken, "cookie-secret-77aa"] {
                     #expect(!log.contains(secret), "the log contains \(secret)")
                     for body in bodies { #expect(!body.contains(secret), "an error body contains \(secret): \(body)") }

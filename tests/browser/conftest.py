@@ -264,7 +264,8 @@ class Proxy:
         self.log_path = workdir / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [str(corsproxy_bin()), "serve", "--config", str(self.config_path), "--listen", listen],
+            [str(corsproxy_bin()), "serve", "--config", str(self.config_path), "--listen", listen,
+             "--log-format", "json"],
             stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL)
         self.direct_url = self._await_ready()
         self.port = int(self.direct_url.rsplit(":", 1)[1])
@@ -299,7 +300,10 @@ class Proxy:
         return len(self.log().splitlines())
 
     def log_lines(self, *needles: str, since: int = 0) -> list[str]:
-        return [line for line in self.log().splitlines()[since:] if all(n in line for n in needles)]
+        """The log's lines after `since` holding every needle; an access log line (JSON) rendered as
+        `request key=value… ` (keys sorted, each after a space, a space at the end)."""
+        lines = [_rendered(line) for line in self.log().splitlines()[since:]]
+        return [line for line in lines if all(n in line for n in needles)]
 
     def stop(self) -> None:
         if self.relay:
@@ -313,6 +317,13 @@ class Proxy:
                 self.process.wait()
         self.process.stdout.close()
         self._log.close()
+
+
+def _rendered(line: str) -> str:
+    if not line.startswith("{"):
+        return line
+    entry = json.loads(line)
+    return "request" + "".join(f" {key}={entry[key]}" for key in sorted(entry)) + " "
 
 
 # ---- fixtures ------------------------------------------------------------------------------------------

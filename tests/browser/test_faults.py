@@ -142,7 +142,7 @@ def test_8_fault_kind(browser, browser_name, console, spa, fault_proxy, fake, ki
     new = [entry for entry in ledger(proxy) if entry["requestId"] not in recorded_before]
     if kind.injected:
         assert faulted, f"no log line with fault={name}:\n" + "\n".join(proxy.log_lines(since=log_mark))
-        ids = {line.split("request.id=")[1].split()[0] for line in faulted}
+        ids = {line.split(" requestId=")[1].split()[0] for line in faulted}
         assert {e["requestId"] for e in new} == ids, (new, faulted)
         assert all(e["kind"] == name and e["origin"] == spa.origin and e["path"] == path.split("?")[0]
                    for e in new), new
@@ -197,7 +197,7 @@ def test_8_route_rule_breaks_one_origin_only(browser, browser_name, console, spa
     assert broken == {"ok": False, "error": FETCH_ERROR[browser_name]}, broken
     entries = console.settle(mark, lambda e: e["cors"], quiet=0.5)
     [line] = proxy.log_lines(" fault=wrong-allow-origin", since=log_mark)
-    request_id = line.split("request.id=")[1].split()[0]
+    request_id = line.split(" requestId=")[1].split()[0]
     assert [(e["requestId"], e["origin"]) for e in ledger(proxy) if e["requestId"] not in recorded_before] == \
         [(request_id, stranger.origin)]
 

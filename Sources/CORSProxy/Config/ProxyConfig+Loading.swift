@@ -117,7 +117,9 @@ struct ConfigReader {
 
     mutating func readConfig(_ document: JSONValue) -> ProxyConfig {
         var config = ProxyConfig()
-        let known = ["$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults", "tls"]
+        let known = [
+            "$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults", "tls", "log",
+        ]
         guard let root = self.object(document, at: "", known: known) else { return config }
         if let value = root["listen"], let text = self.string(value, at: "listen") {
             if let address = ListenAddress(text) {
@@ -142,6 +144,15 @@ struct ConfigReader {
         }
         if let value = root["tls"] {
             config.tls = self.readTLS(value)
+        }
+        if let value = root["log"], let object = self.object(value, at: "log", known: ["format"]),
+            let value = object["format"], let text = self.string(value, at: "log.format")
+        {
+            if let format = ProxyConfig.LogFormat(rawValue: text) {
+                config.log.format = format
+            } else {
+                self.fail("log.format", "\"\(text)\" is neither \"text\" nor \"json\"")
+            }
         }
         if let value = root["allowedHosts"], let hosts = self.strings(value, at: "allowedHosts") {
             if hosts.isEmpty {

@@ -104,6 +104,19 @@ public struct ProxyConfig: Sendable {
         }
     }
 
+    /// How the access log writes its one line per exchange (`log.format`).
+    public enum LogFormat: String, Sendable {
+        /// For a person at a terminal: a short aligned line, and the reason and fix when the browser blocks.
+        case text
+        /// One JSON object per line, for log shipping.
+        case json
+    }
+
+    /// The `log` object.
+    public struct Log: Sendable {
+        public var format = LogFormat.text
+    }
+
     /// The `limits` object.
     public struct Limits: Sendable {
         /// Largest request head (request line and headers); larger gets 431.
@@ -120,6 +133,7 @@ public struct ProxyConfig: Sendable {
     public var timeouts = Timeouts()
     public var limits = Limits()
     public var faults = FaultSettings()
+    public var log = Log()
     /// HTTPS on the listener; plain HTTP when nil.
     public var tls: TLS?
 

@@ -34,19 +34,23 @@ public final class ProxyServer: Service, Sendable {
     /// - Parameters:
     ///   - config: The checked config.
     ///   - curl: The loops upstream transfers run on (at least one), shared out among the event loops.
-    ///   - logger: Receives one line per request.
+    ///   - logger: For the server's own events.
+    ///   - accessLog: Receives the access log, one line per exchange in `config.log.format`; `nil` for none.
+    ///   - colour: Colour the text format's lines (they go to a terminal).
     ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
     public convenience init(
         config: ProxyConfig,
         curl: [CurlLoop],
         logger: Logger,
+        accessLog: (any LogDestination)?,
+        colour: Bool = false,
         drainTimeout: Duration = .seconds(25)
     ) {
         self.init(
             config: config,
             curl: curl,
             logger: logger,
-            sinks: [LogSink(logger: logger)],
+            sinks: accessLog.map { [AccessLog(format: config.log.format, destination: $0, colour: colour)] } ?? [],
             drainTimeout: drainTimeout
         )
     }

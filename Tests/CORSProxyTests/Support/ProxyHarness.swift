@@ -15,6 +15,7 @@ let curlGlobal: Void = {
 struct RunningProxy: Sendable {
     let port: Int
     let logs: InMemoryLogHandler
+    let accessLog: AccessLines
     /// `https` when the config has `tls`.
     var scheme = "http"
     /// The listener's certificate store, with `tls`.
@@ -35,12 +36,13 @@ struct RunningProxy: Sendable {
         }
     }
 
-    /// Every log line, rendered as `message key=value…`, for assertions.
+    /// Every log line, rendered as `message key=value…`, for assertions: the server's own events, then the
+    /// access log's JSON lines as `request key=value… ` (keys sorted, each after a space, a space at the end).
     var logLines: [String] {
         self.logs.entries.map { entry in
             "\(entry.message) "
                 + entry.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        }
+        } + self.accessLog.lines.map(AccessLines.rendered)
     }
 }
 
@@ -71,10 +73,18 @@ func withProxy<T>(
     _ = curlGlobal
     var config = try ProxyConfig.parse(Data(configJSON.utf8))
     config.listen = ListenAddress(host: "127.0.0.1", port: 0)
+    config.log.format = .json
     let logs = InMemoryLogHandler()
+    let accessLog = AccessLines()
     let logger = Logger(label: "corsproxy-test") { _ in logs }
     let curls = (0..<curlLoops).map { _ in CurlLoop(logger: logger) }
-    let server = ProxyServer(config: config, curl: curls, logger: logger, drainTimeout: .seconds(5))
+    let server = ProxyServer(
+        config: config,
+        curl: curls,
+        logger: logger,
+        accessLog: accessLog,
+        drainTimeout: .seconds(5)
+    )
     let address: ListenAddress
     do {
         address = try await server.start()
@@ -87,6 +97,7 @@ func withProxy<T>(
         let running = RunningProxy(
             port: address.port,
             logs: logs,
+            accessLog: accessLog,
             scheme: config.scheme,
             certificates: server.certificates
         )
