@@ -28,7 +28,9 @@ struct AccessLogTests {
     /// Times and durations (and the padding before a duration) vary; everything else must be as shown.
     static func normalised(_ lines: [Substring]) -> [String] {
         lines.map {
-            String($0).replacing(/^\d\d:\d\d:\d\d\.\d\d\d/, with: "HH:MM:SS.mmm").replacing(#/ +\d+ ms /#, with: " N ms ")
+            String($0)
+                .replacing(/^\d\d:\d\d:\d\d\.\d\d\d/, with: "HH:MM:SS.mmm")
+                .replacing(#/ +\d+ ms /#, with: " N ms ")
         }
     }
 
