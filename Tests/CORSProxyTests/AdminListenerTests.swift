@@ -118,7 +118,9 @@ struct AdminListenerTests {
                 return ["\(error)"]
             }
         }
-        #expect(issues(#""admin": {"listen": "nope"}"#).first?.hasPrefix("admin.listen: \"nope\" is not HOST:PORT") == true)
+        #expect(
+            issues(#""admin": {"listen": "nope"}"#).first?.hasPrefix("admin.listen: \"nope\" is not HOST:PORT") == true
+        )
         #expect(issues(#""admin": {}"#).first?.hasPrefix("admin.listen: missing") == true)
         #expect(issues(#""admin": {"listen": "127.0.0.1:9787", "port": 1}"#) == ["admin.port: unknown key"])
         #expect(issues(#""admin": {"listen": "127.0.0.1:8787"}"#).first?.contains("own listen address") == true)
