@@ -42,7 +42,6 @@ struct AdminDrainTests {
                 #expect(result.status == 200)
                 #expect(result.text == "slow")
                 #expect(try await proxy.waitForExit(timeout: .seconds(15)) == 0)
-                #expect(await Self.status(port: admin, "/healthz") == 0)
             }
         }
     }
