@@ -2,7 +2,8 @@
 # each installs what it lacks first.
 SWIFT ?= swift
 CONFIG ?= proxy.json
-APT_PACKAGES = libcurl4-openssl-dev pkg-config curl nginx python3-cryptography
+# prometheus: the admin-listener tests run its promtool on a scrape and a real Prometheus server against it.
+APT_PACKAGES = libcurl4-openssl-dev pkg-config curl nginx python3-cryptography prometheus
 # The browser suite (tests/browser): headless Chromium driven by Selenium and headless Firefox driven by Marionette
 # (PyPI's marionette-driver, in a venv that also sees Debian's selenium and pytest).
 BROWSER_APT_PACKAGES = chromium chromium-driver python3-selenium python3-pytest firefox-esr python3-venv

@@ -273,7 +273,9 @@ public final class CurlLoop: Service, @unchecked Sendable {
             if let fault = transfer.protocolFault {
                 transfer.pendingTerminal = .failed(CurlError(code: CURLE_WEIRD_SERVER_REPLY, errorBuffer: fault))
             } else if result == CURLE_OK && transfer.parser.isComplete {
-                transfer.pendingTerminal = .end
+                var connects = 0
+                _ = ccurl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
+                transfer.pendingTerminal = .end(TransferCompletion(newConnections: connects))
                 transfer.isReusable = !transfer.request.isHTTP2
             } else if result == CURLE_OK {
                 transfer.pendingTerminal = .failed(CurlError(code: CURLE_GOT_NOTHING, errorBuffer: "no response head"))

@@ -38,9 +38,21 @@ public enum TransferEvent: Sendable {
     /// A slice of the response body, exactly as the upstream sent it (no content decoding).
     case body(ByteBuffer)
     /// The response is complete.
-    case end
+    case end(TransferCompletion)
     /// The transfer failed; no more events follow.
     case failed(CurlError)
     /// The upload backlog fell below the low watermark after ``Transfer/appendBody(_:)`` asked the producer to hold.
     case uploadDrained
+}
+
+/// What libcurl says about a completed transfer, beyond its response.
+public struct TransferCompletion: Sendable, Equatable {
+    /// New connections libcurl opened for this transfer (`CURLINFO_NUM_CONNECTS`): 0 when it reused one from the
+    /// pool, 1 for a fresh connection (more after a redirect or a retry on a dead kept-alive connection).
+    public var newConnections: Int
+
+    /// - Parameter newConnections: `CURLINFO_NUM_CONNECTS` of the transfer.
+    public init(newConnections: Int = 0) {
+        self.newConnections = newConnections
+    }
 }

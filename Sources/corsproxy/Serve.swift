@@ -11,9 +11,10 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the proxy (the default command).",
         discussion: """
-            Prints `corsproxy listening on http://HOST:PORT` (https with `tls`) once ready, then one log line per request on \
-            standard error. SIGINT or SIGTERM stops accepting connections, lets requests in flight finish, and \
-            exits 0.
+            Prints `corsproxy listening on http://HOST:PORT` (https with `tls`) once ready (then `corsproxy admin \
+            listening on http://HOST:PORT` with an `admin` listener), then one access log line per request on \
+            standard error. SIGINT or SIGTERM turns the admin listener's /readyz to 503, stops accepting \
+            connections, lets requests in flight finish (within timeouts.drain), and exits 0.
             """
     )
 
@@ -117,8 +118,24 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         Console.out("corsproxy listening on \(config.scheme)://\(address)")
+        // The admin listener comes first: the group stops services in reverse order, so it answers during the
+        // drain (/readyz 503) and stops last.
+        var services: [any Service] = []
+        if let admin = config.admin {
+            let adminServer = AdminServer(proxy: server, listen: admin.listen, logger: logger)
+            do {
+                let adminAddress = try await adminServer.start()
+                Console.out("corsproxy admin listening on http://\(adminAddress)")
+            } catch {
+                await server.shutdown()
+                for curl in curls { await curl.shutdown() }
+                Console.error("corsproxy: cannot listen on \(admin.listen) (admin.listen): \(error)")
+                throw ExitCode(1)
+            }
+            services.append(adminServer)
+        }
         let group = ServiceGroup(
-            services: curls + [server],
+            services: services + curls + [server],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

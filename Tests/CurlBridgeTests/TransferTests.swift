@@ -273,7 +273,7 @@ struct TransferTests {
         #expect(subject.write(10) == 0)
         #expect(subject.read(room: 16).result == Int(CURL_READFUNC_ABORT))
         #expect(subject.header("X-Late: 1\r\n") == 0)
-        subject.transfer.pendingTerminal = .end
+        subject.transfer.pendingTerminal = .end(TransferCompletion())
         subject.transfer.flush()
         #expect(subject.events.withLockedValue { $0.isEmpty })
     }
@@ -294,7 +294,7 @@ struct TransferTests {
         while subject.mailbox.uploadBytes > Self.low { _ = subject.read(room: 64 * 1024) }
         #expect(subject.write(5) == 5)
         #expect(subject.write(7) == 7)
-        subject.transfer.pendingTerminal = .end
+        subject.transfer.pendingTerminal = .end(TransferCompletion())
         subject.transfer.flush()
         let batches = subject.events.withLockedValue { $0.map(Self.kinds) }
         #expect(batches == [["head 200", "uploadDrained", "body 12", "end"]])

@@ -51,6 +51,15 @@ extension ProxyConfig {
                 )
             )
         }
+        if let admin = self.admin, !Self.isLoopback(admin.listen.host) {
+            warnings.append(
+                ConfigIssue(
+                    path: "admin.listen",
+                    message:
+                        "\(admin.listen) is not a loopback address: anyone who reaches it reads the metrics, the config in force and the fault ledger (and, later, may reload the config); bind it to 127.0.0.1 or [::1] and scrape from the same host or through a tunnel"
+                )
+            )
+        }
         return warnings
     }
 

@@ -119,6 +119,7 @@ struct ConfigReader {
         var config = ProxyConfig()
         let known = [
             "$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults", "tls", "log",
+            "admin",
         ]
         guard let root = self.object(document, at: "", known: known) else { return config }
         if let value = root["listen"], let text = self.string(value, at: "listen") {
@@ -182,7 +183,11 @@ struct ConfigReader {
             }
         }
         if let value = root["timeouts"],
-            let object = self.object(value, at: "timeouts", known: ["connect", "total", "idle", "clientHeader"])
+            let object = self.object(
+                value,
+                at: "timeouts",
+                known: ["connect", "total", "idle", "clientHeader", "drain"]
+            )
         {
             if let idle = object["idle"], let seconds = self.number(idle, at: "timeouts.idle", range: 0...86400) {
                 config.timeouts.idle = seconds > 0 ? .seconds(seconds) : nil
@@ -200,8 +205,34 @@ struct ConfigReader {
             if let total = object["total"], let seconds = self.number(total, at: "timeouts.total", range: 0...86400) {
                 config.timeouts.total = seconds > 0 ? .seconds(seconds) : nil
             }
+            if let drain = object["drain"], let seconds = self.number(drain, at: "timeouts.drain", range: 0...3600) {
+                config.timeouts.drain = .seconds(seconds)
+            }
+        }
+        if let value = root["admin"] {
+            config.admin = self.readAdmin(value)
+            if let admin = config.admin, admin.listen.port != 0, admin.listen == config.listen {
+                self.fail(
+                    "admin.listen",
+                    "\(admin.listen) is the proxy's own listen address; give the admin listener its own port"
+                )
+            }
         }
         return config
+    }
+
+    private mutating func readAdmin(_ value: JSONValue) -> ProxyConfig.Admin? {
+        guard let object = self.object(value, at: "admin", known: ["listen"]) else { return nil }
+        guard let listen = object["listen"] else {
+            self.fail("admin.listen", "missing: e.g. \"127.0.0.1:9787\"")
+            return nil
+        }
+        guard let text = self.string(listen, at: "admin.listen") else { return nil }
+        guard let address = ListenAddress(text) else {
+            self.fail("admin.listen", "\"\(text)\" is not HOST:PORT (e.g. 127.0.0.1:9787 or [::1]:9787)")
+            return nil
+        }
+        return ProxyConfig.Admin(listen: address)
     }
 
     private mutating func readRoutes(_ value: JSONValue) -> [ProxyConfig.Route] {

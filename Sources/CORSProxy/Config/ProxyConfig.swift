@@ -86,6 +86,21 @@ public struct ProxyConfig: Sendable {
         /// Time a client has to send a complete request head, from connecting or from the end of its previous
         /// exchange; then the connection is closed (slow-loris and idle keep-alive connections).
         public var clientHeader: Duration = .seconds(30)
+        /// On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are
+        /// closed; the process then exits 0.
+        public var drain: Duration = .seconds(25)
+    }
+
+    /// The `admin` object: a second listener for metrics, health, readiness, the config in force and the
+    /// proxy's reports, kept off the port that serves proxied traffic.
+    public struct Admin: Sendable {
+        /// Where the admin listener binds; loopback is the sane choice (``lint()`` warns otherwise).
+        public var listen: ListenAddress
+
+        /// - Parameter listen: Where the admin listener binds; port 0 picks a free port.
+        public init(listen: ListenAddress) {
+            self.listen = listen
+        }
     }
 
     /// The `tls` object: serve HTTPS on `listen` with this certificate and key.
@@ -139,6 +154,9 @@ public struct ProxyConfig: Sendable {
 
     /// `https` with ``tls``, else `http`: the scheme clients reach the proxy by.
     public var scheme: String { self.tls == nil ? "http" : "https" }
+    /// The admin listener; `nil` (the key absent) keeps it off, and the main port serves the proxy's own
+    /// reports as before.
+    public var admin: Admin?
 
     /// The `allowedHosts` in force: the configured list, or the listen host and the loopback names.
     public var effectiveAllowedHosts: Set<String> {

@@ -15,6 +15,9 @@ struct ExchangeRecord: Sendable {
     /// The matched route's prefix and upstream, when the request was forwarded.
     let route: String?
     let upstream: String?
+    /// The prefix of the route the path matched, whether or not the request was forwarded (a preflight, a
+    /// refusal); `nil` when no route matches. The metrics' `route` label.
+    let routePrefix: String?
     /// The status the client was sent; 499 when the exchange ended before any response.
     let status: Int
     /// The upstream's status, when its head arrived.
@@ -38,6 +41,10 @@ struct ExchangeRecord: Sendable {
     let errorCode: String?
     /// libcurl's result code of a failed transfer.
     let curlCode: Int?
+    /// New upstream connections libcurl opened for the transfer (0: a pooled one was reused, or no transfer).
+    let upstreamConnectionsOpened: Int
+    /// The upstream response's `X-Rate-Limit-Remaining`, when it carried a number.
+    let rateLimitRemaining: Double?
     let clientAddress: String?
     /// Why an exchange was aborted, or what else is worth knowing.
     let note: String?
@@ -48,6 +55,7 @@ struct ExchangeRecord: Sendable {
         proxyBase: String,
         route: String?,
         upstream: String?,
+        routePrefix: String?,
         status: Int,
         upstreamStatus: Int?,
         bytesIn: Int64,
@@ -60,6 +68,8 @@ struct ExchangeRecord: Sendable {
         isReportOnly: Bool,
         errorCode: String?,
         curlCode: Int?,
+        upstreamConnectionsOpened: Int,
+        rateLimitRemaining: Double?,
         clientAddress: String?,
         note: String?
     ) {
@@ -68,6 +78,7 @@ struct ExchangeRecord: Sendable {
         self.proxyBase = proxyBase
         self.route = route
         self.upstream = upstream
+        self.routePrefix = routePrefix
         self.status = status
         self.upstreamStatus = upstreamStatus
         self.bytesIn = bytesIn
@@ -80,6 +91,8 @@ struct ExchangeRecord: Sendable {
         self.isReportOnly = isReportOnly
         self.errorCode = errorCode
         self.curlCode = curlCode
+        self.upstreamConnectionsOpened = upstreamConnectionsOpened
+        self.rateLimitRemaining = rateLimitRemaining
         self.clientAddress = clientAddress
         self.note = note
     }

@@ -7,6 +7,8 @@ internal import NIOHTTP1
 /// reload that swaps the snapshot (``ConfigStore``) never changes the rules halfway through a request.
 final class ConfigSnapshot: Sendable {
     let config: ProxyConfig
+    /// Which config this is: 1 for the one loaded at start, one more for each replacement (``ConfigStore``).
+    let version: Int
     let policy: CORSPolicy
     /// Chooses injected faults; `nil` when the config has no fault rules and no request control.
     let faults: FaultInjector?
@@ -22,10 +24,13 @@ final class ConfigSnapshot: Sendable {
     let totalTimeoutMilliseconds: Int
     let stallTimeoutSeconds: Int
 
-    /// - Parameter config: The checked config.
-    init(config: ProxyConfig) {
+    /// - Parameters:
+    ///   - config: The checked config.
+    ///   - version: Its version number (``ConfigStore/replace(with:)-(ProxyConfig)`` counts them).
+    init(config: ProxyConfig, version: Int = 1) {
         self.config = config
         self.scheme = config.scheme
+        self.version = version
         var cors = config.cors
         if config.faults.requestControl,
             !cors.allowedHeaders.contains(where: { ASCII.equalsIgnoringCase($0, FaultInjector.header) })
@@ -97,5 +102,15 @@ final class ConfigStore: Sendable {
 
     func replace(with snapshot: ConfigSnapshot) {
         self.snapshot.withLockedValue { $0 = snapshot }
+    }
+
+    /// Puts `config` in force as the next version. Callers replace one config at a time (a reload is serial);
+    /// the snapshot is built outside the lock, so request heads never wait for it.
+    /// - Returns: The new snapshot.
+    @discardableResult
+    func replace(with config: ProxyConfig) -> ConfigSnapshot {
+        let next = ConfigSnapshot(config: config, version: self.current.version + 1)
+        self.replace(with: next)
+        return next
     }
 }

@@ -16,6 +16,8 @@ final class Exchange {
     /// `scheme://Host` as the client addressed the proxy; empty when `Host` was missing or refused.
     var proxyBase = ""
     var route: ProxyConfig.Route?
+    /// The prefix of the route the path matched, forwarded or not.
+    var routePrefix: String?
     var transfer: Transfer?
     var transferStarted: NIODeadline?
     var upstreamHeadArrived: NIODeadline?
@@ -31,6 +33,10 @@ final class Exchange {
     var bytesOut = 0
     var error: ProxyError?
     var curlCode: Int?
+    /// `CURLINFO_NUM_CONNECTS` of the completed transfer.
+    var upstreamConnectionsOpened = 0
+    /// The upstream's `X-Rate-Limit-Remaining`, parsed.
+    var rateLimitRemaining: Double?
 
     init(id: Int, head: HTTPRequestHead, snapshot: ConfigSnapshot, cors: CORSOutcome, started: NIODeadline) {
         self.id = id
@@ -68,6 +74,7 @@ final class Exchange {
             proxyBase: self.proxyBase,
             route: self.route?.prefix,
             upstream: self.route?.upstream.description,
+            routePrefix: self.routePrefix,
             status: self.status ?? 499,
             upstreamStatus: self.upstreamStatus,
             bytesIn: self.bytesIn,
@@ -82,6 +89,8 @@ final class Exchange {
             isReportOnly: self.snapshot.config.cors.mode == .reportOnly,
             errorCode: self.error?.code,
             curlCode: self.curlCode,
+            upstreamConnectionsOpened: self.upstreamConnectionsOpened,
+            rateLimitRemaining: self.rateLimitRemaining,
             clientAddress: clientAddress,
             note: note
         )

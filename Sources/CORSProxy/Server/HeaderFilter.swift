@@ -91,6 +91,8 @@ enum HeaderFilter {
         /// The distinct `Content-Length` values: more than one, or one that is not a number, makes the framing
         /// unknowable. Empty when `Transfer-Encoding` overrides them.
         var contentLengths: [String] = []
+        /// `X-Rate-Limit-Remaining` as a number, for the metrics (the line itself passes unchanged).
+        var rateLimitRemaining: Double?
     }
 
     /// Writes the upstream response header lines a client may see into `out`, before the proxy adds its own CORS
@@ -139,6 +141,9 @@ enum HeaderFilter {
                     out.writeStaticString(": ")
                     out.writeString(rewrite(kind, text(field.value)))
                     out.writeStaticString("\r\n")
+                case .xRateLimitRemaining:
+                    result.rateLimitRemaining = Double(text(field.value))
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
                 case .contentLength:
                     let value = text(field.value)
                     if !result.contentLengths.contains(value) { result.contentLengths.append(value) }

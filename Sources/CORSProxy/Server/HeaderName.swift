@@ -20,6 +20,8 @@ enum HeaderName: Equatable {
     case location
     case contentLocation
     case link
+    /// The upstream's remaining rate-limit budget (Procore's and others' `X-Rate-Limit-Remaining`).
+    case xRateLimitRemaining
     /// Any `Access-Control-*` header.
     case accessControl
     case other
@@ -34,6 +36,7 @@ enum HeaderName: Equatable {
             ("set-cookie", .setCookie), ("x-forwarded-for", .xForwardedFor), ("x-forwarded-proto", .xForwardedProto),
             ("x-forwarded-host", .xForwardedHost), ("vary", .vary), ("location", .location),
             ("content-location", .contentLocation), ("link", .link), ("x-corsproxy-fault", .xCorsproxyFault),
+            ("x-rate-limit-remaining", .xRateLimitRemaining),
         ] as [(String, HeaderName)]).map { (Array($0.0.utf8), $0.1) }
     private static let accessControlPrefix = Array("access-control-".utf8)
 

@@ -20,6 +20,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case originNotAllowed = "origin_not_allowed"
         case bodyTooLarge = "body_too_large"
         case noRoute = "no_route"
+        case notFound = "not_found"
         case upstreamTimeout = "upstream_timeout"
         case upstreamUnreachable = "upstream_unreachable"
         case upstreamError = "upstream_error"
@@ -63,7 +64,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case .hostNotAllowed, .originNotAllowed: .forbidden
         case .methodNotAllowed: .methodNotAllowed
         case .bodyTooLarge: .payloadTooLarge
-        case .noRoute: .notFound
+        case .noRoute, .notFound: .notFound
         case .upstreamTimeout: .gatewayTimeout
         case .upstreamUnreachable, .upstreamError: .badGateway
         case .injectedFault: HTTPResponseStatus(statusCode: self.injectedStatus ?? 503)
@@ -146,6 +147,15 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
             .bodyTooLarge,
             "the request body is larger than limits.maxBodyBytes (\(limit) bytes)",
             [("limit", .integer(limit))]
+        )
+    }
+
+    /// A path the admin listener does not serve.
+    static func noAdminEndpoint(path: String, known: [String]) -> ProxyError {
+        ProxyError(
+            .notFound,
+            "the admin listener serves \(known.joined(separator: ", ")); not \(path)",
+            [("path", .string(path))]
         )
     }
 

@@ -43,7 +43,8 @@ extension ProxyHandler {
                     bound.value.machine.bodyWritten(now: bound.eventLoop.now)
                 }
                 context.write(self.wrapOutboundOut(.body(buffer)), promise: promise)
-            case .end:
+            case .end(let completion):
+                exchange.upstreamConnectionsOpened = completion.newConnections
                 exchange.transfer = nil
                 return self.endResponse(context: context)
             case .failed(let error):
@@ -85,6 +86,7 @@ extension ProxyHandler {
             )
             return self.answer(error.response, as: .local, closesConnection: true, context: context)
         }
+        exchange.rateLimitRemaining = found.rateLimitRemaining
         exchange.corsLinesSent = exchange.cors.write(.relayed, upstreamVary: found.vary, into: &out)
         exchange.answer = .relayed
         // A body of unknown length: chunked for HTTP/1.1; for HTTP/1.0, the end of the connection marks its end.

@@ -198,7 +198,9 @@ final class ProxyHandler: ChannelDuplexHandler {
             cors: cors,
             started: context.eventLoop.now
         )
+        exchange.routePrefix = route?.prefix
         self.exchange = exchange
+        self.observers.exchangeStarted()
         let plan = RequestPlan(
             head: head,
             cors: cors,

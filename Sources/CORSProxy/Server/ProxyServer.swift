@@ -9,17 +9,20 @@ internal import NIOSSL
 public import ServiceLifecycle
 
 /// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through ``CurlLoop``s,
-/// each event loop's connections always through the same one. Graceful shutdown stops accepting, lets in-flight
-/// requests finish (up to `drainTimeout`), and closes idle keep-alive connections.
+/// each event loop's connections always through the same one. Graceful shutdown marks the drain (``Readiness``,
+/// which the admin listener's `/readyz` reads), stops accepting, lets in-flight requests finish (up to
+/// `drainTimeout`, by default the config's `timeouts.drain`), and closes idle keep-alive connections.
 ///
 /// With `tls` in the config the listener speaks HTTPS: a ``CertificateStore``, made by ``start()``, supplies each new
 /// connection's TLS context and watches the certificate files until ``shutdown()``.
 public final class ProxyServer: Service, Sendable {
-    private let store: ConfigStore
+    let store: ConfigStore
     /// What each event loop's connections share: its curl loop (event loop *i* gets curl loop *i* mod their
     /// count) and its `Date` cache.
     private let loops: [ObjectIdentifier: (curl: CurlLoop, date: NIOLoopBoundBox<HTTPDate>)]
-    private let observers: ExchangeObservers
+    let observers: ExchangeObservers
+    /// Turns 503 on `/readyz` when the drain begins.
+    let readiness = Readiness()
     private let logger: Logger
     private let group: any EventLoopGroup
     private let quiesce: ServerQuiescingHelper
@@ -37,14 +40,14 @@ public final class ProxyServer: Service, Sendable {
     ///   - logger: For the server's own events.
     ///   - accessLog: Receives the access log, one line per exchange in `config.log.format`; `nil` for none.
     ///   - colour: Colour the text format's lines (they go to a terminal).
-    ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
+    ///   - drainTimeout: How long graceful shutdown waits for in-flight requests; `nil`: `timeouts.drain`.
     public convenience init(
         config: ProxyConfig,
         curl: [CurlLoop],
         logger: Logger,
         accessLog: (any LogDestination)?,
         colour: Bool = false,
-        drainTimeout: Duration = .seconds(25)
+        drainTimeout: Duration? = nil
     ) {
         self.init(
             config: config,
@@ -60,8 +63,8 @@ public final class ProxyServer: Service, Sendable {
     ///   - curl: The loops upstream transfers run on (at least one), shared out among the event loops.
     ///   - logger: For the server's own events.
     ///   - sinks: Receive one ``ExchangeRecord`` per exchange.
-    ///   - drainTimeout: How long graceful shutdown waits for in-flight requests.
-    init(config: ProxyConfig, curl: [CurlLoop], logger: Logger, sinks: [any ExchangeSink], drainTimeout: Duration) {
+    ///   - drainTimeout: How long graceful shutdown waits for in-flight requests; `nil`: `timeouts.drain`.
+    init(config: ProxyConfig, curl: [CurlLoop], logger: Logger, sinks: [any ExchangeSink], drainTimeout: Duration?) {
         precondition(!curl.isEmpty, "ProxyServer needs at least one CurlLoop")
         self.store = ConfigStore(ConfigSnapshot(config: config))
         self.group = MultiThreadedEventLoopGroup.singleton
@@ -71,11 +74,17 @@ public final class ProxyServer: Service, Sendable {
             loops[ObjectIdentifier(eventLoop)] = (curl[index % curl.count], date)
         }
         self.loops = loops
-        self.observers = ExchangeObservers(sinks: sinks)
+        // Metrics cost a little per exchange; they are kept only when an admin listener will serve them.
+        self.observers = ExchangeObservers(sinks: sinks, metrics: config.admin.map { _ in ProxyMetrics() })
         self.logger = logger
         self.quiesce = ServerQuiescingHelper(group: self.group)
-        self.drainTimeout = drainTimeout
+        self.drainTimeout = drainTimeout ?? config.timeouts.drain
     }
+
+    /// This server's metrics, which the admin listener serves; `nil` without an `admin` listener in the config.
+    /// The reload and TLS features record through it (``ProxyMetrics/recordReload(success:at:)``,
+    /// ``ProxyMetrics/setTLSCertificateExpiry(_:)``).
+    public var metrics: ProxyMetrics? { self.observers.metrics }
 
     /// How many event loops serve client connections: one per core (NIO's shared group).
     public static var eventLoopCount: Int {
@@ -150,8 +159,10 @@ public final class ProxyServer: Service, Sendable {
     private func track(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         self.connections.withLockedValue { $0[id] = channel }
+        self.metrics?.connectionOpened()
         channel.closeFuture.whenComplete { [self] _ in
             _ = self.connections.withLockedValue { $0.removeValue(forKey: id) }
+            self.metrics?.connectionClosed()
         }
     }
 
@@ -163,6 +174,7 @@ public final class ProxyServer: Service, Sendable {
 
     /// Stops accepting connections and waits until in-flight requests have finished or `drainTimeout` passed.
     public func shutdown() async {
+        self.readiness.beginDrain()
         if let watcher = self.tls.withLockedValue({ $0?.watcher }) {
             // No new connections from here on, so no handshake needs a newer certificate.
             watcher.cancel()

@@ -19,7 +19,8 @@ struct RequestPlan {
         case serve(Endpoint)
     }
 
-    /// The proxy's own reports, each at `/__corsproxy/NAME`.
+    /// The proxy's own reports, each at `/__corsproxy/NAME`; with an admin listener configured, at `/NAME` there
+    /// instead.
     enum Endpoint: String {
         /// The most recent injected faults.
         case faults
@@ -66,11 +67,13 @@ struct RequestPlan {
         let config = snapshot.config
         if path.utf8.starts(with: Self.endpointPrefix.utf8) {
             let name = path.dropFirst(Self.endpointPrefix.count)
-            if path == Self.healthPath || Endpoint(rawValue: String(name)) != nil {
+            // With an admin listener the reports live there only: here they are paths like any other.
+            let endpoint = config.admin == nil ? Endpoint(rawValue: String(name)) : nil
+            if path == Self.healthPath || endpoint != nil {
                 guard head.method == .GET || head.method == .HEAD else {
                     return self.refuse(.methodNotAllowed(path: String(path)))
                 }
-                if let endpoint = Endpoint(rawValue: String(name)) {
+                if let endpoint {
                     self.action = .serve(endpoint)
                     return
                 }

@@ -145,9 +145,14 @@ func corsproxyExecutable() throws -> String {
 func withProxyProcess<T>(
     configJSON: String,
     arguments: [String] = [],
+    hasAdminListener: Bool = false,
     _ body: (ProxyProcess) async throws -> T
 ) async throws -> T {
-    let proxy = try await ProxyProcess.start(configJSON: configJSON, arguments: arguments)
+    let proxy = try await ProxyProcess.start(
+        configJSON: configJSON,
+        arguments: arguments,
+        hasAdminListener: hasAdminListener
+    )
     do {
         let result = try await body(proxy)
         await proxy.forceStop()
@@ -164,22 +169,30 @@ final class ProxyProcess: Sendable {
     let port: Int
     /// `http`, or `https` when the ready line said so.
     let scheme: String
+    /// The admin listener's port, from the second ready line, when the config has one.
+    let adminPort: Int?
     private let stderrData: LockedData
 
     var url: String { "\(self.scheme)://127.0.0.1:\(self.port)" }
+    var adminURL: String { "http://127.0.0.1:\(self.adminPort ?? 0)" }
     var pid: Int32 { self.process.processIdentifier }
     var stderr: String { String(decoding: self.stderrData.value.withLockedValue { $0 }, as: UTF8.self) }
 
-    private init(process: Process, port: Int, scheme: String, stderrData: LockedData) {
+    private init(process: Process, port: Int, scheme: String, adminPort: Int?, stderrData: LockedData) {
         self.process = process
         self.port = port
         self.scheme = scheme
+        self.adminPort = adminPort
         self.stderrData = stderrData
     }
 
     /// Writes `configJSON` to a file and runs `corsproxy serve --config FILE --listen 127.0.0.1:0`; returns once
-    /// the ready line names the port.
-    static func start(configJSON: String, arguments: [String] = []) async throws -> ProxyProcess {
+    /// the ready line names the port (and, with `hasAdminListener`, the admin ready line after it).
+    static func start(
+        configJSON: String,
+        arguments: [String] = [],
+        hasAdminListener: Bool = false
+    ) async throws -> ProxyProcess {
         let configPath = FileManager.default.temporaryDirectory.appendingPathComponent(
             "corsproxy-\(UUID().uuidString).json"
         ).path
@@ -198,14 +211,34 @@ final class ProxyProcess: Sendable {
         }
         try process.run()
         do {
-            let ready = try await readLine(out.fileHandleForReading, timeout: .seconds(20))
+            let lines = try await readLines(
+                out.fileHandleForReading,
+                count: hasAdminListener ? 2 : 1,
+                timeout: .seconds(20)
+            )
+            let ready = lines.first ?? ""
             let scheme = ready.hasPrefix("corsproxy listening on https://") ? "https" : "http"
             guard let portText = ready.split(separator: ":").last, let port = Int(portText),
                 ready.hasPrefix("corsproxy listening on \(scheme)://127.0.0.1:")
             else {
                 throw TestFailure("unexpected ready line: \(ready)")
             }
-            return ProxyProcess(process: process, port: port, scheme: scheme, stderrData: stderrData)
+            var adminPort: Int?
+            if hasAdminListener {
+                guard lines.count == 2, lines[1].hasPrefix("corsproxy admin listening on http://127.0.0.1:"),
+                    let text = lines[1].split(separator: ":").last, let port = Int(text)
+                else {
+                    throw TestFailure("unexpected admin ready line: \(lines.dropFirst())")
+                }
+                adminPort = port
+            }
+            return ProxyProcess(
+                process: process,
+                port: port,
+                scheme: scheme,
+                adminPort: adminPort,
+                stderrData: stderrData
+            )
         } catch {
             // No ready line (or a wrong one): the process may still be running, and nothing else would stop it.
             await Self.killAndWait(process)
@@ -265,20 +298,21 @@ final class LockedData: Sendable {
     let value = NIOLockedValueBox(Data())
 }
 
-/// Reads one line from a pipe, failing after `timeout`.
-private func readLine(_ handle: FileHandle, timeout: Duration) async throws -> String {
+/// Reads `count` lines from a pipe (fewer if it ends first), failing after `timeout`.
+private func readLines(_ handle: FileHandle, count: Int, timeout: Duration) async throws -> [String] {
     let line = NIOLockedValueBox(Data())
     let deadline = ContinuousClock.now + timeout
     return try await withCheckedThrowingContinuation { continuation in
         let resumed = NIOLockedValueBox(false)
         handle.readabilityHandler = { handle in
             let data = handle.availableData
-            let text: String? = line.withLockedValue { buffer in
+            let text: [String]? = line.withLockedValue { buffer in
                 buffer.append(data)
-                guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else {
-                    return data.isEmpty ? String(decoding: buffer, as: UTF8.self) : nil
-                }
-                return String(decoding: buffer[..<newline], as: UTF8.self)
+                let lines = buffer.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                    .map { String(decoding: $0, as: UTF8.self) }
+                if data.isEmpty { return lines.filter { !$0.isEmpty } }
+                // The last element is the unfinished line.
+                return lines.count > count ? Array(lines.prefix(count)) : nil
             }
             guard let text,
                 resumed.withLockedValue({

@@ -14,7 +14,7 @@ func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T)
     }
 }
 
-private func blockingRawExchange(port: Int, _ request: String, timeout: Duration) throws -> String {
+func blockingRawExchange(port: Int, _ request: String, timeout: Duration) throws -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed") }
     defer { close(fd) }

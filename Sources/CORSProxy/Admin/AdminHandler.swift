@@ -1,0 +1,56 @@
+internal import NIOCore
+internal import NIOHTTP1
+
+/// One admin connection, behind NIO's HTTP/1.1 server pipeline (which orders pipelined requests and closes the
+/// connection on quiescing). It answers each request when its end arrives, from ``AdminRoute``; request bodies
+/// are ignored. Event loop only.
+final class AdminHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let source: AdminRoute.Source
+    private var head: HTTPRequestHead?
+
+    /// - Parameter source: What the endpoints read.
+    init(source: AdminRoute.Source) {
+        self.source = source
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body:
+            break
+        case .end:
+            guard let head = self.head else { return }
+            self.head = nil
+            let path = head.uri.prefix { $0 != "?" }
+            self.write(
+                AdminRoute.response(path: path, method: head.method, from: self.source),
+                for: head,
+                context: context
+            )
+        }
+    }
+
+    private func write(_ response: ProxyResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders(response.headers)
+        headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        let keepAlive = request.isKeepAlive
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        if request.method != .HEAD {
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        let written = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+@available(*, unavailable)
+extension AdminHandler: Sendable {}
