@@ -198,6 +198,33 @@ struct TLSListenerTests {
         }
     }
 
+    @Test("the certificate's expiry is a metric on the admin listener")
+    func expiryMetric() async throws {
+        let ca = try await TestCA.make()
+        defer { ca.remove() }
+        let leaf = try await ca.issue("leaf", serial: 0x3001)
+        try await withUpstream { upstream in
+            let config = testConfig(
+                upstream: upstream.url,
+                extra:
+                    #""tls": {"certificate": "\#(leaf.certificate)", "privateKey": "\#(leaf.privateKey)"}, "admin": {"listen": "127.0.0.1:0"}"#
+            )
+            try await withProxyProcess(configJSON: config, hasAdminListener: true) { proxy in
+                let scrape = try await http(proxy.adminURL + "/metrics")
+                let line = try #require(
+                    scrape.text.split(separator: "\n").first {
+                        $0.hasPrefix("corsproxy_tls_certificate_expiry_timestamp_seconds ")
+                    },
+                    "\(scrape.text)"
+                )
+                let expiry = try #require(Double(line.split(separator: " ").last ?? ""))
+                // The test CA issues for 2 days.
+                let inTwoDays = Date().timeIntervalSince1970 + 2 * 86_400
+                #expect(abs(expiry - inTwoDays) < 3_600, "\(line)")
+            }
+        }
+    }
+
     @Test("a bad pair stops serve and validate with one line per problem naming its key path")
     func badPairAtStartup() async throws {
         let ca = try await TestCA.make()

@@ -23,6 +23,8 @@ enum AdminRoute: String, CaseIterable {
         let store: ConfigStore
         let observers: ExchangeObservers
         let readiness: Readiness
+        /// The listener's TLS certificate, once the proxy has started with `tls`.
+        let certificates: @Sendable () -> CertificateStore?
     }
 
     /// The route at `path` (the request target without its query).
@@ -41,6 +43,9 @@ enum AdminRoute: String, CaseIterable {
     func response(from source: Source) -> ProxyResponse {
         switch self {
         case .metrics:
+            if let certificates = source.certificates() {
+                source.observers.metrics?.setTLSCertificateExpiry(certificates.status.notValidAfter)
+            }
             let text = source.observers.metrics?.exposition() ?? []
             return ProxyResponse(
                 status: .ok,

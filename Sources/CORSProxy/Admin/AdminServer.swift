@@ -25,7 +25,9 @@ public final class AdminServer: Service, Sendable {
     ///   - listen: Where to bind (`admin.listen`); port 0 picks a free port.
     ///   - logger: For the listener's own events.
     public init(proxy: ProxyServer, listen: ListenAddress, logger: Logger) {
-        self.source = AdminRoute.Source(store: proxy.store, observers: proxy.observers, readiness: proxy.readiness)
+        self.source = AdminRoute.Source(store: proxy.store, observers: proxy.observers, readiness: proxy.readiness) {
+            proxy.certificates
+        }
         self.listen = listen
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup.singleton
