@@ -79,7 +79,11 @@ public struct BrowserModel: Sendable {
         }
 
         func values(_ name: String) -> [String] {
-            self.headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+            var values: [String] = []
+            for header in self.headers where ASCII.equalIgnoringCase(header.name.utf8, name.utf8) {
+                values.append(header.value)
+            }
+            return values
         }
     }
 
@@ -240,6 +244,11 @@ public struct BrowserModel: Sendable {
             return Verdict(failure: .privateNetworkNotAllowed, isPreflight: true, warnings: warnings)
         }
         return Verdict(failure: nil, isPreflight: true, warnings: warnings)
+    }
+
+    /// Judges a preflight's answer or an actual response.
+    func judge(_ response: Response, isPreflight: Bool) -> Verdict {
+        isPreflight ? self.judgePreflight(response) : self.judgeActual(response)
     }
 
     /// Judges the actual response: the CORS check alone (any status passes).

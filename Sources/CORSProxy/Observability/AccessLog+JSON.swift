@@ -65,7 +65,7 @@ struct JSONLine {
     private var text = "{"
 
     init() {
-        self.text.reserveCapacity(512)
+        self.text.reserveCapacity(1024)
     }
 
     /// `key: value`; with `orNull`, `key: null` when there is no value, else nothing.

@@ -12,7 +12,9 @@ extension AccessLog {
 
     static func text(_ record: ExchangeRecord, time: WallClock, colour: Bool) -> String {
         let paint = Paint(enabled: colour)
-        var line = time.clockTime
+        var line = ""
+        line.reserveCapacity(512)  // one allocation for the line, however it grows
+        line += time.clockTime
         line += " "
         line += Self.padded(record.method, 7)
         line += " "

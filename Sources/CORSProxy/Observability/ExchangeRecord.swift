@@ -124,14 +124,23 @@ struct ExchangeRecord: Sendable {
     private func judge(
         _ lines: [(name: String, value: String)]
     ) -> (model: BrowserModel, verdict: BrowserModel.Verdict)? {
-        guard let origin = self.cors.verdict.origin else { return nil }
+        guard self.cors.verdict.origin != nil else { return nil }
         let response = BrowserModel.Response(status: self.status, headers: lines)
-        let url = Redaction.target(self.proxyBase + self.head.uri)
+        // The URL is only in the messages of a blocked verdict: judged without it, it is added only then.
+        let model = self.model(url: "")
+        let verdict = model.judge(response, isPreflight: self.preflightRequest != nil)
+        guard !verdict.isAllowed else { return (model, verdict) }
+        return (self.model(url: Redaction.target(self.proxyBase + self.head.uri)), verdict)
+    }
+
+    /// The browser's fetch that this exchange answered, as far as the proxy can tell.
+    private func model(url: String) -> BrowserModel {
+        let origin = self.cors.verdict.origin ?? ""
         // With credentials allowed, the policy reads `*` as a literal name, as a browser fetching with
         // credentials does; a request that carries cookies is credentialed whatever the config says.
         let includesCredentials = self.cors.allowsCredentials || self.head.headers.contains(name: "cookie")
         if let preflight = self.preflightRequest {
-            let model = BrowserModel(
+            return BrowserModel(
                 request: .init(
                     preflightTo: url,
                     origin: origin,
@@ -141,9 +150,8 @@ struct ExchangeRecord: Sendable {
                     requestsPrivateNetwork: self.cors.requestsPrivateNetwork
                 )
             )
-            return (model, model.judgePreflight(response))
         }
-        let model = BrowserModel(
+        return BrowserModel(
             request: .init(
                 url: url,
                 origin: origin,
@@ -152,7 +160,6 @@ struct ExchangeRecord: Sendable {
                 includesCredentials: includesCredentials
             )
         )
-        return (model, model.judgeActual(response))
     }
 }
 

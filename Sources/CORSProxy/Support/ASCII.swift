@@ -10,6 +10,15 @@ enum ASCII {
         return true
     }
 
+    /// Whether `a` equals `b` ignoring ASCII case, either of any case.
+    static func equalIgnoringCase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where self.lowercased(x) != self.lowercased(y) {
+            return false
+        }
+        return true
+    }
+
     /// Whether `text` equals `lowercase` (lowercase ASCII) ignoring ASCII case.
     static func equalsIgnoringCase(_ text: String, _ lowercase: String) -> Bool {
         self.equalsIgnoringCase(text.utf8, lowercase.utf8)
