@@ -7,6 +7,9 @@ internal import NIOHTTP1
 /// reload that swaps the snapshot (``ConfigStore``) never changes the rules halfway through a request.
 final class ConfigSnapshot: Sendable {
     let config: ProxyConfig
+    /// 1 for the config the server started with, one more for each reload that applied a change
+    /// (``ConfigReloader``): what `/config` and the log name the version by.
+    let version: Int
     let policy: CORSPolicy
     /// Chooses injected faults; `nil` when the config has no fault rules and no request control.
     let faults: FaultInjector?
@@ -22,9 +25,12 @@ final class ConfigSnapshot: Sendable {
     let totalTimeoutMilliseconds: Int
     let stallTimeoutSeconds: Int
 
-    /// - Parameter config: The checked config.
-    init(config: ProxyConfig) {
+    /// - Parameters:
+    ///   - config: The checked config.
+    ///   - version: Its number: 1 at start, one more per applied reload.
+    init(config: ProxyConfig, version: Int = 1) {
         self.config = config
+        self.version = version
         self.scheme = config.scheme
         var cors = config.cors
         if config.faults.requestControl,
