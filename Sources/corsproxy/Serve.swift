@@ -14,6 +14,12 @@ struct Serve: AsyncParsableCommand {
             Prints `corsproxy listening on http://HOST:PORT` (https with `tls`) once ready, then one log line per request on \
             standard error. SIGINT or SIGTERM stops accepting connections, lets requests in flight finish, and \
             exits 0.
+
+            Reload: SIGHUP, or any change of the config file (watched with inotify on its directory, so an \
+            editor's rename and a Kubernetes ConfigMap's ..data symlink swap count), reads and checks the file as \
+            at start. An invalid file is refused with one log line per problem and the old config keeps serving; \
+            a valid one applies from each connection's next request, and the log lists what changed. A changed \
+            `listen` or `tls` needs a restart (logged, not applied). TLS files are re-read when they change.
             """
     )
 
@@ -82,6 +88,14 @@ struct Serve: AsyncParsableCommand {
             CurlLoop(configuration: .init(drainTimeout: .seconds(5)), logger: logger)
         }
         let server = ProxyServer(config: config, curl: curls, logger: logger)
+        // Trapping SIGHUP before the ready line: until then its default action would end the process.
+        let reloader = ConfigReloader(
+            server: server,
+            path: self.options.config,
+            listenOverride: self.listen.flatMap(ListenAddress.init),
+            signals: await UnixSignalsSequence(trapping: .sighup),
+            logger: logger
+        )
         let address: ListenAddress
         do {
             address = try await server.start()
@@ -97,7 +111,7 @@ struct Serve: AsyncParsableCommand {
         }
         Console.out("corsproxy listening on \(config.scheme)://\(address)")
         let group = ServiceGroup(
-            services: curls + [server],
+            services: curls + [server, reloader],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
