@@ -28,22 +28,66 @@ internal import Glibc
 /// The blocking `poll(2)`/`read(2)` loop runs on a thread of its own (an `NIOThreadPool` of one), never on the
 /// cooperative pool; changes reach ``run(onChange:)``'s task through an `AsyncStream`. Linux only: elsewhere, or if
 /// inotify cannot be set up, it logs why and reports nothing (`SIGHUP` still reloads).
-struct ConfigFileWatcher: Sendable {
+///
+/// The watches are set up by ``init(path:logger:)``, which `serve` calls before it prints the ready line, so a
+/// change written the moment the proxy is ready is seen; ``run(onChange:)`` reads the events.
+final class ConfigFileWatcher: Sendable {
     let path: String
     let logger: Logger
-    var quietPeriod: Duration = .milliseconds(50)
-    var maximumDelay: Duration = .milliseconds(500)
+    let quietPeriod: Duration = .milliseconds(50)
+    let maximumDelay: Duration = .milliseconds(500)
+    /// The inotify descriptor, -1 when it could not be set up; closed by ``run(onChange:)`` when it ends.
+    private let descriptor: Int32
+    /// The names that matter in each watched directory, by watch descriptor. The lock is uncontended: only
+    /// ``init(path:logger:)`` and then the watcher's thread touch it.
+    private let names = NIOLockedValueBox<[Int32: Set<String>]>([:])
+
+    /// Sets up the watches now.
+    init(path: String, logger: Logger) {
+        self.path = path
+        self.logger = logger
+        #if canImport(Glibc)
+        self.descriptor = inotify_init1(Int32(IN_CLOEXEC))
+        #else
+        self.descriptor = -1
+        #endif
+        guard self.descriptor >= 0 else {
+            logger.warning(
+                "cannot watch the config file; reload with SIGHUP",
+                metadata: ["config.file": "\(path)", "error": "inotify_init1: errno \(errno)"]
+            )
+            return
+        }
+        self.arm()
+        if self.names.withLockedValue({ $0.isEmpty }) {
+            logger.warning(
+                "cannot watch the config file; reload with SIGHUP",
+                metadata: ["config.file": "\(path)", "error": "inotify_add_watch: errno \(errno)"]
+            )
+        }
+    }
+
+    /// Adds a watch for each directory the path leads through now (a directory watched already keeps its watch).
+    private func arm() {
+        #if canImport(Glibc)
+        for (directory, wanted) in Self.targets(of: self.path) {
+            let mask = UInt32(IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
+            let watch = inotify_add_watch(self.descriptor, directory, mask)
+            if watch >= 0 { self.names.withLockedValue { $0[watch, default: []].formUnion(wanted) } }
+        }
+        #endif
+    }
 
     /// Calls `onChange` after each settled burst of events, one call at a time, until the task is cancelled.
     func run(onChange: @Sendable () async -> Void) async {
+        guard self.descriptor >= 0 else { return }
         let (changes, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let isStopped = NIOLockedValueBox(false)
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
-        let watcher = self
         let loop = Task {
             try? await pool.runIfActive {
-                watcher.watch(isStopped: isStopped) { continuation.yield() }
+                self.watch(isStopped: isStopped) { continuation.yield() }
                 continuation.finish()
             }
         }
@@ -55,36 +99,15 @@ struct ConfigFileWatcher: Sendable {
         }
         await loop.value
         try? await pool.shutdownGracefully()
+        #if canImport(Glibc)
+        close(self.descriptor)
+        #endif
     }
 
     /// The blocking loop: returns when `isStopped` is set (checked at least every 200 ms) or inotify fails.
     private func watch(isStopped: NIOLockedValueBox<Bool>, changed: () -> Void) {
         #if canImport(Glibc)
-        let descriptor = inotify_init1(Int32(IN_CLOEXEC))
-        guard descriptor >= 0 else {
-            self.logger.warning(
-                "cannot watch the config file; reload with SIGHUP",
-                metadata: ["config.file": "\(self.path)", "error": "inotify_init1: errno \(errno)"]
-            )
-            return
-        }
-        defer { close(descriptor) }
-        var names: [Int32: Set<String>] = [:]
-        func arm() {
-            for (directory, wanted) in Self.targets(of: self.path) {
-                let mask = UInt32(IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
-                let watch = inotify_add_watch(descriptor, directory, mask)
-                if watch >= 0 { names[watch, default: []].formUnion(wanted) }
-            }
-        }
-        arm()
-        guard !names.isEmpty else {
-            self.logger.warning(
-                "cannot watch the config file; reload with SIGHUP",
-                metadata: ["config.file": "\(self.path)", "error": "inotify_add_watch: errno \(errno)"]
-            )
-            return
-        }
+        let descriptor = self.descriptor
         var burst: (first: ContinuousClock.Instant, last: ContinuousClock.Instant)?
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !isStopped.withLockedValue({ $0 }) {
@@ -98,7 +121,8 @@ struct ConfigFileWatcher: Sendable {
             if poll(&poller, 1, milliseconds) > 0 {
                 let count = read(descriptor, &buffer, buffer.count)
                 guard count > 0 || errno == EINTR else { return }
-                if Self.events(in: buffer[..<max(count, 0)], names: &names) {
+                let isRelevant = self.names.withLockedValue { Self.events(in: buffer[..<max(count, 0)], names: &$0) }
+                if isRelevant {
                     let now = ContinuousClock.now
                     burst = (burst?.first ?? now, now)
                 }
@@ -107,16 +131,11 @@ struct ConfigFileWatcher: Sendable {
                 let now = ContinuousClock.now
                 if now >= settled.last + self.quietPeriod || now >= settled.first + self.maximumDelay {
                     burst = nil
-                    arm()
+                    self.arm()
                     changed()
                 }
             }
         }
-        #else
-        self.logger.warning(
-            "cannot watch the config file on this system; reload with SIGHUP",
-            metadata: ["config.file": "\(self.path)"]
-        )
         #endif
     }
 

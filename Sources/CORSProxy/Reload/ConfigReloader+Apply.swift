@@ -70,7 +70,10 @@ extension ConfigReloader {
             )
         }
         for line in changes.applied {
-            self.logger.notice("config changed", metadata: ["config.change": "\(line)", "config.version": "\(version)"])
+            self.logger.notice(
+                "config changed",
+                metadata: ["config.change": "\(line)", "config.version": "\(version)"]
+            )
         }
         var metadata: Logger.Metadata = [
             "config.file": "\(self.path)",

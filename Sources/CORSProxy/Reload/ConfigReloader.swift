@@ -73,7 +73,8 @@ public final class ConfigReloader: Service, Sendable {
     public let path: String
     let listenOverride: ListenAddress?
     let store: ConfigStore
-    private let watchesFile: Bool
+    /// Set up by ``init``, before `serve` says it is ready; read by ``run()``.
+    private let watcher: ConfigFileWatcher?
     private let signals: UnixSignalsSequence?
     let logger: Logger
 
@@ -96,7 +97,8 @@ public final class ConfigReloader: Service, Sendable {
     ///   - server: The server whose config is reloaded.
     ///   - path: The config file.
     ///   - listenOverride: `serve --listen`, applied to every reloaded config as at start, so that it is no change.
-    ///   - watchesFile: Whether ``run()`` watches the file.
+    ///   - watchesFile: Whether ``run()`` watches the file; the watches are set up here, so that a change made
+    ///     once the caller has reported ready is seen.
     ///   - signals: Signals ``run()`` reloads on: `SIGHUP` in `serve`. Created by the caller before it reports
     ///     ready, since creating the sequence is what stops the signal's default action (ending the process).
     ///   - logger: For the reload's lines.
@@ -111,7 +113,7 @@ public final class ConfigReloader: Service, Sendable {
         self.path = path
         self.listenOverride = listenOverride
         self.store = server.store
-        self.watchesFile = watchesFile
+        self.watcher = watchesFile ? ConfigFileWatcher(path: path, logger: logger) : nil
         self.signals = signals
         self.logger = logger
         self.state.withLockedValue { state in
@@ -129,11 +131,8 @@ public final class ConfigReloader: Service, Sendable {
     /// Watches the file and the signals until graceful shutdown.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            if self.watchesFile {
-                group.addTask {
-                    let watcher = ConfigFileWatcher(path: self.path, logger: self.logger)
-                    await watcher.run { _ = await self.reload(trigger: .fileChange) }
-                }
+            if let watcher = self.watcher {
+                group.addTask { await watcher.run { _ = await self.reload(trigger: .fileChange) } }
             }
             if let signals = self.signals {
                 group.addTask {
