@@ -61,7 +61,11 @@ run: release
 # Everything: the Swift suites (unit, integration, command line), then the browser suite.
 test: swift-test browser-test
 
+# wrk drives ReloadUnderLoadTests (the test is skipped without it).
+TEST_APT_PACKAGES = wrk
+
 swift-test: deps
+	$(call apt_install,$(TEST_APT_PACKAGES))
 	$(SWIFT) test
 
 # Builds the debug binary (a no-op after `swift test`), then runs the browser cases in Chromium, then in Firefox

@@ -15,6 +15,12 @@ struct Serve: AsyncParsableCommand {
             listening on http://HOST:PORT` with an `admin` listener), then one access log line per request on \
             standard error. SIGINT or SIGTERM turns the admin listener's /readyz to 503, stops accepting \
             connections, lets requests in flight finish (within timeouts.drain), and exits 0.
+
+            Reload: SIGHUP, or any change of the config file (watched with inotify on its directory, so an \
+            editor's rename and a Kubernetes ConfigMap's ..data symlink swap count), reads and checks the file as \
+            at start. An invalid file is refused with one log line per problem and the old config keeps serving; \
+            a valid one applies from each connection's next request, and the log lists what changed. A changed \
+            `listen` or `tls` needs a restart (logged, not applied). TLS files are re-read when they change.
             """
     )
 
@@ -104,6 +110,14 @@ struct Serve: AsyncParsableCommand {
         let colour = config.log.format == .text && isatty(2) == 1 && getenv("NO_COLOR") == nil
         defer { accessLog?.close() }
         let server = ProxyServer(config: config, curl: curls, logger: logger, accessLog: accessLog, colour: colour)
+        // Trapping SIGHUP before the ready line: until then its default action would end the process.
+        let reloader = ConfigReloader(
+            server: server,
+            path: self.options.config,
+            listenOverride: self.listen.flatMap(ListenAddress.init),
+            signals: await UnixSignalsSequence(trapping: .sighup),
+            logger: logger
+        )
         let address: ListenAddress
         do {
             address = try await server.start()
@@ -122,7 +136,7 @@ struct Serve: AsyncParsableCommand {
         // drain (/readyz 503) and stops last.
         var services: [any Service] = []
         if let admin = config.admin {
-            let adminServer = AdminServer(proxy: server, listen: admin.listen, logger: logger)
+            let adminServer = AdminServer(proxy: server, listen: admin.listen, reloader: reloader, logger: logger)
             do {
                 let adminAddress = try await adminServer.start()
                 Console.out("corsproxy admin listening on http://\(adminAddress)")
@@ -135,7 +149,7 @@ struct Serve: AsyncParsableCommand {
             services.append(adminServer)
         }
         let group = ServiceGroup(
-            services: services + curls + [server],
+            services: services + curls + [server, reloader],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

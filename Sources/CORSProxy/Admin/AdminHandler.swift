@@ -26,11 +26,21 @@ final class AdminHandler: ChannelInboundHandler {
             guard let head = self.head else { return }
             self.head = nil
             let path = head.uri.prefix { $0 != "?" }
-            self.write(
-                AdminRoute.response(path: path, method: head.method, from: self.source),
-                for: head,
-                context: context
-            )
+            switch AdminRoute.answer(path: path, method: head.method, from: self.source) {
+            case .now(let response):
+                self.write(response, for: head, context: context)
+            case .later(let produce):
+                // NIO's pipeline holds the next pipelined request until this one's end is written.
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let eventLoop = context.eventLoop
+                Task {
+                    let response = await produce()
+                    eventLoop.execute {
+                        let (handler, context) = bound.value
+                        handler.write(response, for: head, context: context)
+                    }
+                }
+            }
         }
     }
 

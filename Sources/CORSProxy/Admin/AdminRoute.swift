@@ -17,6 +17,9 @@ enum AdminRoute: String, CaseIterable {
     case faults = "/faults"
     /// The report-only counts, as `/__corsproxy/report` serves them without an admin listener.
     case report = "/report"
+    /// Reads and checks the config file and applies it (``ConfigReloader/reload(trigger:)``): 200 with what
+    /// changed, or 422 with every problem while the old config keeps serving.
+    case reload = "/reload"
 
     /// What the endpoints read: one proxy's config, sinks and readiness.
     struct Source: Sendable {
@@ -25,6 +28,14 @@ enum AdminRoute: String, CaseIterable {
         let readiness: Readiness
         /// The listener's TLS certificate, once the proxy has started with `tls`.
         let certificates: @Sendable () -> CertificateStore?
+        /// Reloads the config file; `nil` when nothing watches one (an embedded server).
+        let reload: (@Sendable () async -> ConfigReloader.Result)?
+    }
+
+    /// An endpoint's answer: ready now, or once an asynchronous step (a reload) has finished.
+    enum Answer {
+        case now(ProxyResponse)
+        case later(@Sendable () async -> ProxyResponse)
     }
 
     /// The route at `path` (the request target without its query).
@@ -36,6 +47,7 @@ enum AdminRoute: String, CaseIterable {
     var methods: [HTTPMethod] {
         switch self {
         case .metrics, .healthz, .readyz, .config, .faults, .report: [.GET, .HEAD]
+        case .reload: [.POST]
         }
     }
 
@@ -62,21 +74,32 @@ enum AdminRoute: String, CaseIterable {
             return Self.json(source.observers.ledger.json)
         case .report:
             return Self.json(source.observers.report.json(mode: source.store.current.config.cors.mode))
+        case .reload:
+            preconditionFailure("POST /reload is answered later, by answer(path:method:from:)")
         }
     }
 
     /// The answer to a request for `path` with `method`: the endpoint's, 405 or 404.
-    static func response(path: Substring, method: HTTPMethod, from source: Source) -> ProxyResponse {
+    static func answer(path: Substring, method: HTTPMethod, from source: Source) -> Answer {
         guard let route = AdminRoute(path: path) else {
-            return ProxyError.noAdminEndpoint(path: String(path), known: Self.allCases.map(\.rawValue)).response
+            return .now(ProxyError.noAdminEndpoint(path: String(path), known: Self.allCases.map(\.rawValue)).response)
         }
         guard route.methods.contains(method) else {
             var response = ProxyError.methodNotAllowed(path: String(path)).response
             response.headers.removeAll { $0.name == "Allow" }
             response.headers.append(("Allow", route.methods.map(\.rawValue).joined(separator: ", ")))
+            return .now(response)
+        }
+        guard route == .reload else { return .now(route.response(from: source)) }
+        guard let reload = source.reload else {
+            return .now(ProxyError.noAdminEndpoint(path: String(path), known: Self.allCases.map(\.rawValue)).response)
+        }
+        return .later {
+            let result = await reload()
+            var response = Self.json(ReloadView.json(result))
+            if result.outcome == .refused { response.status = .unprocessableEntity }
             return response
         }
-        return route.response(from: source)
     }
 
     private static func json(_ body: ByteBuffer) -> ProxyResponse {

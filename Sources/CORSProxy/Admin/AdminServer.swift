@@ -24,10 +24,19 @@ public final class AdminServer: Service, Sendable {
     ///   - proxy: The server whose config, reports, metrics and readiness it serves.
     ///   - listen: Where to bind (`admin.listen`); port 0 picks a free port.
     ///   - logger: For the listener's own events.
-    public init(proxy: ProxyServer, listen: ListenAddress, logger: Logger) {
-        self.source = AdminRoute.Source(store: proxy.store, observers: proxy.observers, readiness: proxy.readiness) {
-            proxy.certificates
+    ///   - reloader: What `POST /reload` runs; without one the endpoint answers 404.
+    public init(proxy: ProxyServer, listen: ListenAddress, reloader: ConfigReloader? = nil, logger: Logger) {
+        var reload: (@Sendable () async -> ConfigReloader.Result)?
+        if let reloader {
+            reload = { await reloader.reload(trigger: .request) }
         }
+        self.source = AdminRoute.Source(
+            store: proxy.store,
+            observers: proxy.observers,
+            readiness: proxy.readiness,
+            certificates: { proxy.certificates },
+            reload: reload
+        )
         self.listen = listen
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup.singleton

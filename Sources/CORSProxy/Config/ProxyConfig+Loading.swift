@@ -8,9 +8,13 @@ extension ProxyConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(file: name, issues: [ConfigIssue(path: "", message: "cannot read the file")])
         }
+        return try self.parse(data, file: name, directory: self.directory(of: path))
+    }
+
+    /// The directory relative paths in the file at `path` are resolved against: the part before the last `/`.
+    static func directory(of path: String) -> String {
         let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        return try self.parse(data, file: name, directory: directory)
+        return slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
     }
 
     /// Parses and checks config JSON.

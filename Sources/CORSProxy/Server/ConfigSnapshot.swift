@@ -7,7 +7,8 @@ internal import NIOHTTP1
 /// reload that swaps the snapshot (``ConfigStore``) never changes the rules halfway through a request.
 final class ConfigSnapshot: Sendable {
     let config: ProxyConfig
-    /// Which config this is: 1 for the one loaded at start, one more for each replacement (``ConfigStore``).
+    /// 1 for the config the server started with, one more for each reload that applied a change
+    /// (``ConfigReloader``): what `/config` and the log name the version by.
     let version: Int
     let policy: CORSPolicy
     /// Chooses injected faults; `nil` when the config has no fault rules and no request control.
@@ -26,11 +27,11 @@ final class ConfigSnapshot: Sendable {
 
     /// - Parameters:
     ///   - config: The checked config.
-    ///   - version: Its version number (``ConfigStore/replace(with:)-(ProxyConfig)`` counts them).
+    ///   - version: Its number: 1 at start, one more per applied reload.
     init(config: ProxyConfig, version: Int = 1) {
         self.config = config
-        self.scheme = config.scheme
         self.version = version
+        self.scheme = config.scheme
         var cors = config.cors
         if config.faults.requestControl,
             !cors.allowedHeaders.contains(where: { ASCII.equalsIgnoringCase($0, FaultInjector.header) })
@@ -102,15 +103,5 @@ final class ConfigStore: Sendable {
 
     func replace(with snapshot: ConfigSnapshot) {
         self.snapshot.withLockedValue { $0 = snapshot }
-    }
-
-    /// Puts `config` in force as the next version. Callers replace one config at a time (a reload is serial);
-    /// the snapshot is built outside the lock, so request heads never wait for it.
-    /// - Returns: The new snapshot.
-    @discardableResult
-    func replace(with config: ProxyConfig) -> ConfigSnapshot {
-        let next = ConfigSnapshot(config: config, version: self.current.version + 1)
-        self.replace(with: next)
-        return next
     }
 }

@@ -38,9 +38,11 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// earlier than it, not for every request.
     private var timer: (task: Scheduled<Void>, deadline: NIODeadline)?
     /// The last `Origin` on this connection, the snapshot that judged it, its verdict and the origin parsed: a
-    /// connection almost always carries one origin.
+    /// connection almost always carries one origin. The snapshot is held, not just its `ObjectIdentifier`: once a
+    /// reload has replaced it and its last exchange ended it could be freed, and the next reload's snapshot
+    /// allocated at the same address would then reuse a verdict of the old policy.
     private var lastVerdict:
-        (header: String, snapshot: ObjectIdentifier, verdict: CORSPolicy.OriginVerdict, origin: Origin?)?
+        (header: String, snapshot: ConfigSnapshot, verdict: CORSPolicy.OriginVerdict, origin: Origin?)?
     /// The client's IP address, for `X-Forwarded-For`; formatted once per connection.
     private(set) lazy var clientAddress: String? = self.channelContext?.channel.remoteAddress?.ipAddress
 
@@ -245,12 +247,11 @@ final class ProxyHandler: ChannelDuplexHandler {
         snapshot: ConfigSnapshot
     ) -> (verdict: CORSPolicy.OriginVerdict, origin: Origin?) {
         guard let header = head.headers.first(name: "origin") else { return (.absent, nil) }
-        let id = ObjectIdentifier(snapshot)
-        if let last = self.lastVerdict, last.header == header, last.snapshot == id {
+        if let last = self.lastVerdict, last.header == header, last.snapshot === snapshot {
             return (last.verdict, last.origin)
         }
         let judged = (verdict: snapshot.policy.judge(origin: header), origin: Origin(header))
-        self.lastVerdict = (header, id, judged.verdict, judged.origin)
+        self.lastVerdict = (header, snapshot, judged.verdict, judged.origin)
         return judged
     }
 

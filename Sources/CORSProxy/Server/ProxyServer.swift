@@ -16,6 +16,7 @@ public import ServiceLifecycle
 /// With `tls` in the config the listener speaks HTTPS: a ``CertificateStore``, made by ``start()``, supplies each new
 /// connection's TLS context and watches the certificate files until ``shutdown()``.
 public final class ProxyServer: Service, Sendable {
+    /// The config snapshot in force; a ``ConfigReloader`` replaces it.
     let store: ConfigStore
     /// What each event loop's connections share: its curl loop (event loop *i* gets curl loop *i* mod their
     /// count) and its `Date` cache.
@@ -91,6 +92,11 @@ public final class ProxyServer: Service, Sendable {
         Array(MultiThreadedEventLoopGroup.singleton.makeIterator()).count
     }
 
+    /// The number of the config version in force: 1 at start, one more per reload that applied a change.
+    public var configVersion: Int {
+        self.store.current.version
+    }
+
     /// The listener's TLS certificate, its reload counters and expiry; `nil` without `tls` or before ``start()``.
     public var certificates: CertificateStore? {
         self.tls.withLockedValue { $0?.store }
@@ -119,9 +125,11 @@ public final class ProxyServer: Service, Sendable {
             .childChannelInitializer { [self] channel in
                 self.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    // Read per connection, so a reloaded limit applies to the connections accepted after it.
+                    let maxHeaderBytes = self.store.current.config.limits.maxHeaderBytes
                     var limits = NIOHTTPDecoderLimitConfiguration()
-                    limits.maxHeaderListSize = config.limits.maxHeaderBytes
-                    limits.maxHeaderFieldSize = config.limits.maxHeaderBytes
+                    limits.maxHeaderListSize = maxHeaderBytes
+                    limits.maxHeaderFieldSize = maxHeaderBytes
                     let pipeline = channel.pipeline.syncOperations
                     if let certificates {
                         // First, so that everything after it reads and writes plaintext. A failed handshake

@@ -148,11 +148,26 @@ func withProxyProcess<T>(
     hasAdminListener: Bool = false,
     _ body: (ProxyProcess) async throws -> T
 ) async throws -> T {
-    let proxy = try await ProxyProcess.start(
-        configJSON: configJSON,
-        arguments: arguments,
-        hasAdminListener: hasAdminListener
+    try await withStartedProxyProcess(
+        try await ProxyProcess.start(configJSON: configJSON, arguments: arguments, hasAdminListener: hasAdminListener),
+        body
     )
+}
+
+/// ``withProxyProcess(configJSON:arguments:hasAdminListener:_:)`` on a config file already written (a symlinked
+/// layout, say).
+func withProxyProcess<T>(
+    configPath: String,
+    arguments: [String] = [],
+    _ body: (ProxyProcess) async throws -> T
+) async throws -> T {
+    try await withStartedProxyProcess(try await ProxyProcess.start(configPath: configPath, arguments: arguments), body)
+}
+
+private func withStartedProxyProcess<T>(
+    _ proxy: ProxyProcess,
+    _ body: (ProxyProcess) async throws -> T
+) async throws -> T {
     do {
         let result = try await body(proxy)
         await proxy.forceStop()
@@ -167,6 +182,8 @@ func withProxyProcess<T>(
 final class ProxyProcess: Sendable {
     let process: Process
     let port: Int
+    /// The config file it was started with.
+    let configPath: String
     /// `http`, or `https` when the ready line said so.
     let scheme: String
     /// The admin listener's port, from the second ready line, when the config has one.
@@ -178,9 +195,17 @@ final class ProxyProcess: Sendable {
     var pid: Int32 { self.process.processIdentifier }
     var stderr: String { String(decoding: self.stderrData.value.withLockedValue { $0 }, as: UTF8.self) }
 
-    private init(process: Process, port: Int, scheme: String, adminPort: Int?, stderrData: LockedData) {
+    private init(
+        process: Process,
+        port: Int,
+        configPath: String,
+        scheme: String,
+        adminPort: Int?,
+        stderrData: LockedData
+    ) {
         self.process = process
         self.port = port
+        self.configPath = configPath
         self.scheme = scheme
         self.adminPort = adminPort
         self.stderrData = stderrData
@@ -197,6 +222,15 @@ final class ProxyProcess: Sendable {
             "corsproxy-\(UUID().uuidString).json"
         ).path
         try Data(configJSON.utf8).write(to: URL(fileURLWithPath: configPath))
+        return try await self.start(configPath: configPath, arguments: arguments, hasAdminListener: hasAdminListener)
+    }
+
+    /// Runs `corsproxy serve --config configPath --listen 127.0.0.1:0` on a config file already written.
+    static func start(
+        configPath: String,
+        arguments: [String] = [],
+        hasAdminListener: Bool = false
+    ) async throws -> ProxyProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
         process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + arguments
@@ -235,6 +269,7 @@ final class ProxyProcess: Sendable {
             return ProxyProcess(
                 process: process,
                 port: port,
+                configPath: configPath,
                 scheme: scheme,
                 adminPort: adminPort,
                 stderrData: stderrData
@@ -243,6 +278,31 @@ final class ProxyProcess: Sendable {
             // No ready line (or a wrong one): the process may still be running, and nothing else would stop it.
             await Self.killAndWait(process)
             throw error
+        }
+    }
+
+    /// The lines of standard error that contain `text`.
+    func stderrLines(containing text: String) -> [String] {
+        self.stderr.split(separator: "\n").filter { $0.contains(text) }.map(String.init)
+    }
+
+    /// Waits until standard error has at least `count` lines containing `text`, and returns them.
+    @discardableResult
+    func waitForStderr(
+        _ text: String,
+        count: Int = 1,
+        timeout: Duration = .seconds(10)
+    ) async throws -> [String] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let lines = self.stderrLines(containing: text)
+            if lines.count >= count { return lines }
+            guard ContinuousClock.now < deadline else {
+                throw TestFailure(
+                    "\(lines.count) of \(count) stderr lines containing \(text.debugDescription):\n\(self.stderr)"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
