@@ -1,8 +1,11 @@
 import Foundation
 import Testing
 
-/// One reload a second under wrk's load, alternating two configs: nothing fails, every response is one version's.
-@Suite("Reload: under load")
+/// The heavy reload tests, run in a pass of their own (``seconds``): one reload a second under wrk's load,
+/// alternating two configs (nothing fails, every response is one version's), and a 1 GiB download across a
+/// reload. Beside the other suites, their load on two cores pushed timing bounds elsewhere (slow-loris, TLS
+/// rotation) past their limits.
+@Suite("Reload: under load, run alone", .serialized)
 struct ReloadUnderLoadTests {
     static let x = "http://x.test"
     static let y = "http://y.test"
@@ -97,6 +100,69 @@ struct ReloadUnderLoadTests {
                 let applied = proxy.stderrLines(containing: "config.changes=1")
                 #expect(applied.count == reloads, "each rewrite applied once")
                 #expect(proxy.stderrLines(containing: "config reload refused").isEmpty)
+            }
+        }
+    }
+
+    @Test(
+        "a 1 GiB download started before a reload finishes intact while the reload applies to new requests",
+        .enabled(if: Self.seconds != nil, "CORSPROXY_RELOAD_LOAD_SECONDS is set by make swift-test")
+    )
+    func downloadOutlivesReload() async throws {
+        let size = 1 << 30
+        try await withUpstream { upstream in
+            try await withProxyProcess(
+                configJSON: reloadConfig(upstream: upstream.url, origins: [ReloadTriggerTests.x])
+            ) { proxy in
+                let directory = try temporaryDirectory()
+                defer { try? FileManager.default.removeItem(atPath: directory) }
+                // The expected digest from python3 and sha256sum: TestUpstream.patternSHA256 takes seconds of CPU
+                // in a debug build, enough to push other suites' timing past their bounds.
+                try Data(TestUpstream.table).write(to: URL(fileURLWithPath: directory + "/table"))
+                let generator = [
+                    "import sys", "table = open(sys.argv[1], 'rb').read()", "left = int(sys.argv[2])",
+                    "while left > 0:", "    chunk = table[:left]", "    sys.stdout.buffer.write(chunk)",
+                    "    left -= len(chunk)",
+                ].joined(separator: "\n")
+                try Data(generator.utf8).write(to: URL(fileURLWithPath: directory + "/pattern.py"))
+                let expected = Task {
+                    try await run(
+                        "/bin/sh",
+                        [
+                            "-c",
+                            "python3 \(directory)/pattern.py \(directory)/table \(size) | sha256sum > \(directory)/expected",
+                        ]
+                    )
+                }
+                // curl at 256 MiB/s (about 4 s), the body hashed by sha256sum as it streams: nothing on disk.
+                let script = """
+                    curl -sS --limit-rate 256M -D \(directory)/headers -H 'Origin: \(ReloadTriggerTests.x)' \
+                    -w '%{stderr}%{size_download}' '\(proxy.url)/bytes/\(size)' 2>\(directory)/size \
+                    | sha256sum > \(directory)/sum
+                    """
+                let download = Task { try await run("/bin/sh", ["-c", script]) }
+                try await upstream.waitFor("64 MiB streamed", timeout: .seconds(20)) { $0.bytesStreamed > 64 << 20 }
+                // Version 2 drops x: the download from x started under version 1.
+                try ReloadTriggerTests.writeByRename(
+                    reloadConfig(upstream: upstream.url, origins: [ReloadTriggerTests.y]),
+                    to: proxy.configPath
+                )
+                try await proxy.waitForStderr("config.changes=", timeout: .seconds(3))
+                let streamedAtReload = upstream.bytesStreamed
+                let refused = try await http(proxy.url + "/echo", headers: ["Origin: \(ReloadTriggerTests.x)"])
+                #expect(refused.status == 403, "a new request from x is served by version 2")
+
+                #expect(try await download.value == 0)
+                #expect(streamedAtReload < size / 2, "the reload landed in the middle of the download")
+                let received = try String(contentsOfFile: directory + "/size", encoding: .utf8)
+                #expect(Int(received) == size)
+                let sum = try String(contentsOfFile: directory + "/sum", encoding: .utf8)
+                #expect(try await expected.value == 0)
+                let digest = try String(contentsOfFile: directory + "/expected", encoding: .utf8)
+                #expect(digest.count >= 64 && sum.prefix(64) == digest.prefix(64))
+                let headers = try String(contentsOfFile: directory + "/headers", encoding: .utf8)
+                #expect(headers.hasPrefix("HTTP/1.1 200"))
+                #expect(headers.contains("Access-Control-Allow-Origin: \(ReloadTriggerTests.x)"))
             }
         }
     }
