@@ -61,12 +61,14 @@ run: release
 # Everything: the Swift suites (unit, integration, command line), then the browser suite.
 test: swift-test browser-test
 
-# wrk drives ReloadUnderLoadTests (the test is skipped without it).
+# wrk drives ReloadUnderLoadTests, which runs after the rest, alone: its load would slow the suites beside it.
 TEST_APT_PACKAGES = wrk
+RELOAD_LOAD_SECONDS ?= 20
 
 swift-test: deps
 	$(call apt_install,$(TEST_APT_PACKAGES))
 	$(SWIFT) test
+	CORSPROXY_RELOAD_LOAD_SECONDS=$(RELOAD_LOAD_SECONDS) $(SWIFT) test --skip-build --filter ReloadUnderLoadTests
 
 # Builds the debug binary (a no-op after `swift test`), then runs the browser cases in Chromium, then in Firefox
 # (CORSPROXY_BROWSERS=chromium for one); writes artifacts/.
