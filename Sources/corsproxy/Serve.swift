@@ -132,8 +132,8 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         Console.out("corsproxy listening on \(config.scheme)://\(address)")
-        // The admin listener comes first: the group stops services in reverse order, so it answers during the
-        // drain (/readyz 503) and stops last.
+        // The group stops services in reverse order: the proxy first (so /readyz turns 503 at once), then the
+        // curl loops, the reloader, and the admin listener last, answering all through the drain.
         var services: [any Service] = []
         if let admin = config.admin {
             let adminServer = AdminServer(proxy: server, listen: admin.listen, reloader: reloader, logger: logger)
@@ -149,7 +149,7 @@ struct Serve: AsyncParsableCommand {
             services.append(adminServer)
         }
         let group = ServiceGroup(
-            services: services + curls + [server, reloader],
+            services: services + [reloader] + curls + [server],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

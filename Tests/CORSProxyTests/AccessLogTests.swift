@@ -89,6 +89,7 @@ struct AccessLogTests {
                 let (served, refused) = (objects[0], objects[1])
                 #expect(served["target"] as? String == "/echo?access_token=REDACTED&page=2")
                 #expect(served["route"] as? String == "/")
+                #expect(served["configVersion"] as? Int == 1)
                 #expect(served["status"] as? Int == 200 && served["upstreamStatus"] as? Int == 200)
                 #expect(served["cors"] as? String == "allowed" && served["chrome"] == nil)
                 #expect((served["bytesOut"] as? Int ?? 0) > 0)

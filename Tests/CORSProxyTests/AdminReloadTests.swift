@@ -16,7 +16,11 @@ struct AdminReloadTests {
     func reload() async throws {
         try await withUpstream { upstream in
             let first = Self.config(upstream: upstream.url, origin: "http://localhost:3000")
-            try await withProxyProcess(configJSON: first, hasAdminListener: true) { proxy in
+            try await withProxyProcess(
+                configJSON: first,
+                arguments: ["--log-format", "json"],
+                hasAdminListener: true
+            ) { proxy in
                 let file = URL(fileURLWithPath: proxy.configPath)
                 #expect(try await http(proxy.adminURL + "/reload").status == 405)
 
@@ -42,6 +46,9 @@ struct AdminReloadTests {
                 #expect((body["version"] as? Int ?? 0) >= 2, "\(applied.text)")
                 let new = try await http(proxy.url + "/echo", headers: ["Origin: http://localhost:5173"])
                 #expect(new.header("Access-Control-Allow-Origin") == "http://localhost:5173")
+                // The access log names the version that served each request.
+                let served = try await proxy.waitForStderr(#""origin":"http://localhost:5173""#)
+                #expect(served.last?.contains(#""configVersion":\#(body["version"] as? Int ?? 0)"#) == true)
 
                 let metrics = try await http(proxy.adminURL + "/metrics").text
                 #expect(metrics.contains(#"corsproxy_config_reloads_total{result="failure"}"#), "\(metrics)")

@@ -56,6 +56,7 @@ extension AccessLog {
         line.add("curlCode", record.curlCode)
         line.add("error", record.errorCode)
         line.add("note", record.note)
+        line.add("configVersion", record.configVersion)
         return line.finished()
     }
 }

@@ -46,6 +46,8 @@ struct ExchangeRecord: Sendable {
     /// The upstream response's `X-Rate-Limit-Remaining`, when it carried a number.
     let rateLimitRemaining: Double?
     let clientAddress: String?
+    /// The version of the config snapshot that served it (1 at start, one more per applied reload).
+    let configVersion: Int
     /// Why an exchange was aborted, or what else is worth knowing.
     let note: String?
 
@@ -71,6 +73,7 @@ struct ExchangeRecord: Sendable {
         upstreamConnectionsOpened: Int,
         rateLimitRemaining: Double?,
         clientAddress: String?,
+        configVersion: Int,
         note: String?
     ) {
         self.requestID = requestID
@@ -94,6 +97,7 @@ struct ExchangeRecord: Sendable {
         self.upstreamConnectionsOpened = upstreamConnectionsOpened
         self.rateLimitRemaining = rateLimitRemaining
         self.clientAddress = clientAddress
+        self.configVersion = configVersion
         self.note = note
     }
 

@@ -92,6 +92,7 @@ final class Exchange {
             upstreamConnectionsOpened: self.upstreamConnectionsOpened,
             rateLimitRemaining: self.rateLimitRemaining,
             clientAddress: clientAddress,
+            configVersion: self.snapshot.version,
             note: note
         )
     }
