@@ -262,9 +262,10 @@ struct FaultSamplingTests {
         }
     }
 
-    @Test("rate 0.1 over 10,000 requests injects 1,000 ± 90 faults, for any seed")
+    // Fixed seeds: ± 90 is three standard deviations, so a random seed would miss it in about 1 run of 370.
+    @Test("rate 0.1 over 10,000 requests injects 1,000 ± 90 faults, for each of five seeds")
     func rate() {
-        for seed in [nil, 0, 1, 7, 12345] as [UInt64?] {
+        for seed in [0, 1, 7, 42, 12345] as [UInt64?] {
             let count = Self.injected(Self.injector(seed: seed), count: 10_000).count
             #expect((910...1090).contains(count), "seed \(String(describing: seed)): \(count)")
         }

@@ -5,9 +5,10 @@
 /// removed and one added), and every other key by its key path (`cors.maxAge: 600 → 60`,
 /// `routes[/api].stripPrefix: false → true`).
 ///
-/// ``needsRestart`` lists what a running listener cannot take: the `listen` address and `tls` (turned on or off,
+/// ``needsRestart`` lists what a running server cannot take: the `listen` address, `tls` (turned on or off,
 /// or pointing at other files: the ``CertificateStore`` watches the paths it started with; new contents of the
-/// same files are picked up by that store without a reload). A reload applies everything else and keeps these
+/// same files are picked up by that store without a reload), the admin listener, `log.format` and
+/// `timeouts.drain`, all fixed when the server starts. A reload applies everything else and keeps these
 /// as they were (``applying(to:)``), so a config that also moves the port still changes the allowlist now.
 struct ConfigChanges: Sendable, Hashable {
     /// Changes the reload applies, one line each.
@@ -27,6 +28,20 @@ struct ConfigChanges: Sendable, Hashable {
         if old.tls != new.tls {
             self.needsRestart.append("tls: \(Self.describe(old.tls)) → \(Self.describe(new.tls))")
         }
+        // Fixed when the server starts: the admin listener (and with it the metrics), the access log's format,
+        // and how long a drain waits.
+        let (oldAdmin, newAdmin) = (
+            old.admin.map { "\($0.listen)" } ?? "off", new.admin.map { "\($0.listen)" } ?? "off"
+        )
+        if oldAdmin != newAdmin { self.needsRestart.append("admin.listen: \(oldAdmin) → \(newAdmin)") }
+        if old.log.format != new.log.format {
+            self.needsRestart.append("log.format: \(old.log.format.rawValue) → \(new.log.format.rawValue)")
+        }
+        if old.timeouts.drain != new.timeouts.drain {
+            self.needsRestart.append(
+                "timeouts.drain: \(Self.seconds(old.timeouts.drain)) → \(Self.seconds(new.timeouts.drain))"
+            )
+        }
         self.compareOrigins(old.cors.allowedOrigins, new.cors.allowedOrigins)
         self.compareRoutes(old.routes, new.routes)
         for key in Self.keys {
@@ -40,6 +55,9 @@ struct ConfigChanges: Sendable, Hashable {
         var config = new
         config.listen = old.listen
         config.tls = old.tls
+        config.admin = old.admin
+        config.log = old.log
+        config.timeouts.drain = old.timeouts.drain
         return config
     }
 

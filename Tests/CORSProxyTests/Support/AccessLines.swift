@@ -12,11 +12,11 @@ final class AccessLines: LogDestination {
         self.box.withLockedValue { $0.append(line) }
     }
 
-    /// A JSON line as `request key=value… `: keys sorted, each after a space, and a space at the end, so that
+    /// A JSON line as `request key=value… ` (a text-format line as it is): keys sorted, each after a space, and a space at the end, so that
     /// `" status=200 "` cannot match `upstreamStatus` nor `2001`.
     static func rendered(_ line: String) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            return "unparsable access log line: \(line)"
+            return line  // the text format
         }
         return "request" + object.keys.sorted().map { " \($0)=\(object[$0]!)" }.joined() + " "
     }
