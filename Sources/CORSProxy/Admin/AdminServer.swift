@@ -75,22 +75,7 @@ public final class AdminServer: Service, Sendable {
 
     /// Stops accepting and closes its connections, each after the answer it is writing (within a second).
     public func shutdown() async {
-        let loop = self.group.next()
-        let closed = loop.makePromise(of: Void.self)
-        self.quiesce.initiateShutdown(promise: closed)
-        let done = loop.makePromise(of: Void.self)
-        let isDone = NIOLockedValueBox(false)
-        let finish: @Sendable () -> Void = {
-            let isFirst = isDone.withLockedValue { isDone in
-                defer { isDone = true }
-                return !isDone
-            }
-            if isFirst { done.succeed() }
-        }
-        closed.futureResult.whenComplete { _ in finish() }
-        let timeout = loop.scheduleTask(in: .seconds(1)) { finish() }
-        _ = try? await done.futureResult.get()
-        timeout.cancel()
+        await self.quiesce.shutdown(on: self.group.next(), within: .seconds(1))
         self.logger.debug("admin listener closed")
     }
 }

@@ -188,22 +188,7 @@ public final class ProxyServer: Service, Sendable {
             watcher.cancel()
             await watcher.value
         }
-        let loop = self.group.next()
-        let drained = loop.makePromise(of: Void.self)
-        self.quiesce.initiateShutdown(promise: drained)
-        let done = loop.makePromise(of: Void.self)
-        let isDone = NIOLockedValueBox(false)
-        let finish: @Sendable () -> Void = {
-            let isFirst = isDone.withLockedValue { isDone in
-                defer { isDone = true }
-                return !isDone
-            }
-            if isFirst { done.succeed() }
-        }
-        drained.futureResult.whenComplete { _ in finish() }
-        let timeout = loop.scheduleTask(in: .nanoseconds(Int64(self.drainTimeout / .nanoseconds(1)))) { finish() }
-        _ = try? await done.futureResult.get()
-        timeout.cancel()
+        await self.quiesce.shutdown(on: self.group.next(), within: self.drainTimeout)
         // Past the drain timeout: close what is still open; their transfers are cancelled with them.
         let remaining = self.connections.withLockedValue { Array($0.values) }
         for channel in remaining { try? await channel.close() }
