@@ -1,3 +1,5 @@
+import CORSProxy
+
 /// A JSON value to print, whose objects keep their keys in the order written: output people read (and `jq`
 /// parses) with the verdict first, which an encoder over dictionaries cannot promise.
 enum JSONOutput {
@@ -26,7 +28,7 @@ enum JSONOutput {
             return "[\n" + lines.joined(separator: ",\n") + "\n\(outer)]"
         case .object(let members):
             guard !members.isEmpty else { return "{}" }
-            let lines = members.map { inner + Self.quoted($0.0) + ": " + $0.1.rendered(indent: indent + 2) }
+            let lines = members.map { inner + JSONString.quoted($0.0) + ": " + $0.1.rendered(indent: indent + 2) }
             return "{\n" + lines.joined(separator: ",\n") + "\n\(outer)}"
         }
     }
@@ -39,7 +41,9 @@ enum JSONOutput {
             let texts = items.compactMap(\.scalarText)
             return texts.count == items.count ? "[" + texts.joined(separator: ", ") + "]" : nil
         case .object(let members):
-            let texts = members.compactMap { member in member.1.scalarText.map { Self.quoted(member.0) + ": " + $0 } }
+            let texts = members.compactMap { member in
+                member.1.scalarText.map { JSONString.quoted(member.0) + ": " + $0 }
+            }
             return texts.count == members.count ? "{" + texts.joined(separator: ", ") + "}" : nil
         }
     }
@@ -49,27 +53,8 @@ enum JSONOutput {
         case .null: "null"
         case .bool(let value): value ? "true" : "false"
         case .number(let value): String(value)
-        case .string(let value): Self.quoted(value)
+        case .string(let value): JSONString.quoted(value)
         case .array, .object: nil
         }
-    }
-
-    /// A JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`, `\r` or `\u00XX`.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

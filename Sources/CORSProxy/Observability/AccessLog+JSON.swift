@@ -76,7 +76,7 @@ struct JSONLine {
             return
         }
         self.key(key)
-        Self.appendQuoted(value, to: &self.text)
+        JSONString.append(value, to: &self.text)
     }
 
     /// `key: value`; with `orNull`, `key: null` when there is no value, else nothing.
@@ -114,29 +114,5 @@ struct JSONLine {
         self.text += "\""
         self.text += key
         self.text += "\":"
-    }
-
-    /// `value` as a JSON string: quotes, backslashes and control characters escaped, the rest as it is.
-    static func appendQuoted(_ value: String, to text: inout String) {
-        text += "\""
-        let needsEscape = value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        guard needsEscape else {
-            text += value
-            text += "\""
-            return
-        }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                text += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
     }
 }
