@@ -197,7 +197,7 @@ struct ProxyHandlerTests {
         #expect(proxy.sink.records.map { $0.cors.disposition } == [.emit, .reject])
         let record = try #require(proxy.sink.records.last)
         let json = AccessLog.json(record, time: .now())
-        let line = try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let line = try #require(JSONSerialization.jsonObject(with: Data(json.bytes)) as? [String: Any])
         #expect(
             line["chrome"] as? String
                 == "Access to fetch at 'http://127.0.0.1/x' from origin 'http://localhost:3000' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."

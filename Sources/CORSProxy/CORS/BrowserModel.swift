@@ -261,7 +261,7 @@ public struct BrowserModel: Sendable {
     func corsCheck(_ response: Response) -> Failure? {
         let origins = response.values("Access-Control-Allow-Origin")
         guard let allowOrigin = origins.first else { return .missingAllowOrigin }
-        if origins.count > 1 || allowOrigin.contains(",") {
+        if origins.count > 1 || allowOrigin.utf8.contains(UInt8(ascii: ",")) {
             return .multipleAllowOrigin(origins.joined(separator: ", "))
         }
         if allowOrigin == "*" {

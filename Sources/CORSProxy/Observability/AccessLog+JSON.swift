@@ -1,9 +1,9 @@
 /// `log.format: "json"`: one object per line, keys in a fixed order. SPEC's fields are always there (`null` when
 /// they do not apply, e.g. `route` of a refused request); the others only when they apply.
 extension AccessLog {
-    static func json(_ record: ExchangeRecord, time: WallClock) -> String {
+    static func json(_ record: ExchangeRecord, time: WallClock) -> LogLine {
         var line = JSONLine()
-        line.add("time", time.iso8601)
+        line.add("time", time)
         line.add("level", "info")
         line.add("requestId", record.requestID.description)
         line.add("client", record.clientAddress, orNull: true)
@@ -61,58 +61,68 @@ extension AccessLog {
     }
 }
 
-/// A JSON object written key by key into one string.
+/// A JSON object written key by key into one ``LogLine``.
 struct JSONLine {
-    private var text = "{"
+    private var line = LogLine(capacity: 1024)
+    private var isEmpty = true
 
     init() {
-        self.text.reserveCapacity(1024)
+        self.line.append("{")
     }
 
     /// `key: value`; with `orNull`, `key: null` when there is no value, else nothing.
-    mutating func add(_ key: String, _ value: String?, orNull: Bool = false) {
+    mutating func add(_ key: StaticString, _ value: String?, orNull: Bool = false) {
         guard let value else {
             if orNull { self.null(key) }
             return
         }
         self.key(key)
-        JSONString.append(value, to: &self.text)
+        self.line.appendJSON(value)
     }
 
     /// `key: value`; with `orNull`, `key: null` when there is no value, else nothing.
-    mutating func add(_ key: String, _ value: Int?, orNull: Bool = false) {
+    mutating func add(_ key: StaticString, _ value: Int?, orNull: Bool = false) {
         guard let value else {
             if orNull { self.null(key) }
             return
         }
         self.key(key)
-        self.text += String(value)
+        self.line.append(decimal: value)
     }
 
-    private mutating func null(_ key: String) {
+    /// The time as an ISO 8601 string in UTC, to the millisecond.
+    mutating func add(_ key: StaticString, _ time: WallClock) {
         self.key(key)
-        self.text += "null"
+        self.line.append("\"")
+        time.appendISO8601(to: &self.line)
+        self.line.append("\"")
+    }
+
+    private mutating func null(_ key: StaticString) {
+        self.key(key)
+        self.line.append("null")
     }
 
     /// A duration as milliseconds with three decimals.
-    mutating func add(_ key: String, milliseconds duration: Duration) {
+    mutating func add(_ key: StaticString, milliseconds duration: Duration) {
         self.key(key)
-        let micros = duration / .microseconds(1)
-        let whole = Int(micros / 1000)
-        let fraction = Int(micros.rounded()) % 1000
-        self.text += "\(whole).\(WallClock.pad(max(fraction, 0), 3))"
+        let micros = Int((duration / .microseconds(1)).rounded())
+        self.line.append(decimal: micros / 1000)
+        self.line.append(".")
+        self.line.append(decimal: max(micros % 1000, 0), width: 3)
     }
 
     /// The object closed, with its newline.
-    mutating func finished() -> String {
-        self.text += "}\n"
-        return self.text
+    mutating func finished() -> LogLine {
+        self.line.append("}\n")
+        return self.line
     }
 
-    private mutating func key(_ key: String) {
-        if self.text.utf8.count > 1 { self.text += "," }
-        self.text += "\""
-        self.text += key
-        self.text += "\":"
+    private mutating func key(_ key: StaticString) {
+        if !self.isEmpty { self.line.append(",") }
+        self.isEmpty = false
+        self.line.append("\"")
+        self.line.append(key)
+        self.line.append("\":")
     }
 }

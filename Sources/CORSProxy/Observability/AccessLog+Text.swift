@@ -9,70 +9,102 @@
 extension AccessLog {
     /// The column a target is padded to; a longer one is shown whole and pushes the rest of its line along.
     static let targetWidth = 40
+    /// Where the reason and fix lines start: under the method.
+    private static let indent = 13
 
-    static func text(_ record: ExchangeRecord, time: WallClock, colour: Bool) -> String {
+    static func text(_ record: ExchangeRecord, time: WallClock, colour: Bool) -> LogLine {
         let paint = Paint(enabled: colour)
-        var line = ""
-        line.reserveCapacity(512)  // one allocation for the line, however it grows
-        line += time.clockTime
-        line += " "
-        line += Self.padded(record.method, 7)
-        line += " "
-        line += Self.padded(record.target, Self.targetWidth)
-        line += " "
-        line += paint.status(record.status)
-        line += " "
-        line += Self.padded(String(Int(record.duration / .milliseconds(1))), 5, right: true)
-        line += " ms "
+        var line = LogLine()
+        time.appendClockTime(to: &line)
+        line.append(" ")
+        line.append(record.method, paddedTo: 7)
+        line.append(" ")
+        line.append(record.target, paddedTo: Self.targetWidth)
+        line.append(" ")
+        paint.status(record.status, into: &line)
+        line.append(" ")
+        line.append(decimal: Int(record.duration / .milliseconds(1)), width: 5, fill: UInt8(ascii: " "))
+        line.append(" ms ")
         let cors = record.cors
         switch cors.verdict {
         case .absent:
-            line += paint.dim("no-origin")
+            paint.write("no-origin", .dim, into: &line)
         case .allowed(let origin, _):
-            line += paint.green(Self.padded("allowed", 9)) + " " + origin
+            paint.write("allowed", .green, paddedTo: 9, into: &line)
+            line.append(" ")
+            line.append(origin)
         case .refused(let origin, _):
-            line += paint.red(Self.padded("refused", 9)) + " " + origin
+            paint.write("refused", .red, paddedTo: 9, into: &line)
+            line.append(" ")
+            line.append(origin)
         }
-        if let fault = cors.fault { line += " " + paint.yellow("fault=\(fault)") }
-        if let reason = cors.wouldBlock { line += " " + paint.yellow("would-block=\(reason.rawValue)") }
-        if let code = record.errorCode { line += " error=\(code)" }
-        if let note = record.note { line += " (\(note))" }
-        line += "\n"
+        if let fault = cors.fault {
+            line.append(" ")
+            paint.write("fault=" + fault.description, .yellow, into: &line)
+        }
+        if let reason = cors.wouldBlock {
+            line.append(" ")
+            paint.write("would-block=" + reason.rawValue, .yellow, into: &line)
+        }
+        if let code = record.errorCode {
+            line.append(" error=")
+            line.append(code)
+        }
+        if let note = record.note {
+            line.append(" (")
+            line.append(note)
+            line.append(")")
+        }
+        line.append("\n")
         if let block = Block(record) {
-            let indent = String(repeating: " ", count: 13)
-            line += indent + paint.red("↳ blocked: ") + block.rule + "\n"
-            if let fix = block.fix { line += indent + "  fix: " + fix + "\n" }
+            line.append(UInt8(ascii: " "), count: Self.indent)
+            paint.write("↳ blocked: ", .red, into: &line)
+            line.append(block.rule)
+            line.append("\n")
+            if let fix = block.fix {
+                line.append(UInt8(ascii: " "), count: Self.indent)
+                line.append("  fix: ")
+                line.append(fix)
+                line.append("\n")
+            }
         }
         return line
     }
 
-    static func padded(_ text: String, _ width: Int, right: Bool = false) -> String {
-        let count = text.count
-        guard count < width else { return text }
-        let padding = String(repeating: " ", count: width - count)
-        return right ? padding + text : text + padding
-    }
-
     /// ANSI colours, or none.
     struct Paint {
-        let enabled: Bool
+        enum Colour {
+            case green, yellow, red, dim
 
-        func status(_ status: Int) -> String {
-            let text = String(status)
-            switch status {
-            case 200..<400: return self.green(text)
-            case 400..<500: return self.yellow(text)
-            default: return self.red(text)
+            var escape: StaticString {
+                switch self {
+                case .green: "\u{1B}[32m"
+                case .yellow: "\u{1B}[33m"
+                case .red: "\u{1B}[31m"
+                case .dim: "\u{1B}[2m"
+                }
             }
         }
 
-        func green(_ text: String) -> String { self.wrap(text, "32") }
-        func yellow(_ text: String) -> String { self.wrap(text, "33") }
-        func red(_ text: String) -> String { self.wrap(text, "31") }
-        func dim(_ text: String) -> String { self.wrap(text, "2") }
+        let enabled: Bool
 
-        private func wrap(_ text: String, _ code: String) -> String {
-            self.enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+        func status(_ status: Int, into line: inout LogLine) {
+            let colour: Colour =
+                switch status {
+                case 200..<400: .green
+                case 400..<500: .yellow
+                default: .red
+                }
+            if self.enabled { line.append(colour.escape) }
+            line.append(decimal: status)
+            if self.enabled { line.append("\u{1B}[0m") }
+        }
+
+        /// `text` in `colour`, padded inside the colour to `width` characters.
+        func write(_ text: String, _ colour: Colour, paddedTo width: Int = 0, into line: inout LogLine) {
+            if self.enabled { line.append(colour.escape) }
+            line.append(text, paddedTo: width)
+            if self.enabled { line.append("\u{1B}[0m") }
         }
     }
 }

@@ -5,7 +5,7 @@ internal import Darwin
 #endif
 
 /// The access log: one line per exchange (`log.format` `text` or `json`), formatted from the record into one
-/// string on the exchange's event loop and handed to a ``LogDestination`` that writes it elsewhere. No token
+/// byte buffer on the exchange's event loop and handed to a ``LogDestination`` that writes it elsewhere. No token
 /// reaches it: the record holds none, and the target's secret query values are redacted.
 struct AccessLog: ExchangeSink {
     let format: ProxyConfig.LogFormat
@@ -26,8 +26,8 @@ struct AccessLog: ExchangeSink {
     func record(_ record: ExchangeRecord) {
         let now = WallClock.now()
         switch self.format {
-        case .json: self.destination.write(Self.json(record, time: now))
-        case .text: self.destination.write(Self.text(record, time: now, colour: self.colour))
+        case .json: self.destination.write(Self.json(record, time: now).bytes)
+        case .text: self.destination.write(Self.text(record, time: now, colour: self.colour).bytes)
         }
     }
 
@@ -73,21 +73,30 @@ struct WallClock {
     }
 
     /// `2026-12-01T15:04:05.123Z`.
-    var iso8601: String {
+    func appendISO8601(to line: inout LogLine) {
         let p = self.parts(utc: true)
-        return "\(Int(p.tm_year) + 1900)-\(Self.pad(Int(p.tm_mon) + 1))-\(Self.pad(Int(p.tm_mday)))T"
-            + "\(Self.pad(Int(p.tm_hour))):\(Self.pad(Int(p.tm_min))):\(Self.pad(Int(p.tm_sec))).\(Self.pad(self.milliseconds, 3))Z"
+        line.append(decimal: Int(p.tm_year) + 1900)
+        line.append("-")
+        line.append(decimal: Int(p.tm_mon) + 1, width: 2)
+        line.append("-")
+        line.append(decimal: Int(p.tm_mday), width: 2)
+        line.append("T")
+        self.appendTimeOfDay(p, to: &line)
+        line.append("Z")
     }
 
     /// `15:04:05.123`, local time.
-    var clockTime: String {
-        let p = self.parts(utc: false)
-        return
-            "\(Self.pad(Int(p.tm_hour))):\(Self.pad(Int(p.tm_min))):\(Self.pad(Int(p.tm_sec))).\(Self.pad(self.milliseconds, 3))"
+    func appendClockTime(to line: inout LogLine) {
+        self.appendTimeOfDay(self.parts(utc: false), to: &line)
     }
 
-    static func pad(_ value: Int, _ width: Int = 2) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    private func appendTimeOfDay(_ p: tm, to line: inout LogLine) {
+        line.append(decimal: Int(p.tm_hour), width: 2)
+        line.append(":")
+        line.append(decimal: Int(p.tm_min), width: 2)
+        line.append(":")
+        line.append(decimal: Int(p.tm_sec), width: 2)
+        line.append(".")
+        line.append(decimal: self.milliseconds, width: 3)
     }
 }

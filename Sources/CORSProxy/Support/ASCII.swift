@@ -3,20 +3,30 @@
 enum ASCII {
     /// Whether `bytes` equal `lowercase` (lowercase ASCII) ignoring ASCII case.
     static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: some Collection<UInt8>) -> Bool {
-        guard bytes.count == lowercase.count else { return false }
-        for (byte, expected) in zip(bytes, lowercase) where self.lowercased(byte) != expected {
-            return false
-        }
-        return true
+        self.compare(bytes, lowercase) { self.lowercased($0) == $1 }
     }
 
     /// Whether `a` equals `b` ignoring ASCII case, either of any case.
     static func equalIgnoringCase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where self.lowercased(x) != self.lowercased(y) {
-            return false
+        self.compare(a, b) { self.lowercased($0) == self.lowercased($1) }
+    }
+
+    /// Whether `a` and `b` have the same length and `equal` holds for each pair of bytes: over contiguous bytes
+    /// when both have them (a native `String`'s UTF-8 does), since stepping a `String.UTF8View` costs far more.
+    @inline(__always)
+    private static func compare(
+        _ a: some Collection<UInt8>,
+        _ b: some Collection<UInt8>,
+        _ equal: (UInt8, UInt8) -> Bool
+    ) -> Bool {
+        let contiguous = a.withContiguousStorageIfAvailable { x in
+            b.withContiguousStorageIfAvailable { y in
+                x.count == y.count && !zip(x, y).contains { !equal($0, $1) }
+            }
         }
-        return true
+        if let contiguous, let result = contiguous { return result }
+        guard a.count == b.count else { return false }
+        return !zip(a, b).contains { !equal($0, $1) }
     }
 
     /// Whether `text` equals `lowercase` (lowercase ASCII) ignoring ASCII case.

@@ -8,8 +8,9 @@ final class AccessLines: LogDestination {
 
     var lines: [String] { self.box.withLockedValue { $0 } }
 
-    func write(_ line: String) {
-        self.box.withLockedValue { $0.append(line) }
+    func write(_ line: [UInt8]) {
+        let text = String(decoding: line, as: UTF8.self)
+        self.box.withLockedValue { $0.append(text) }
     }
 
     /// A JSON line as `request key=value… ` (a text-format line as it is): keys sorted, each after a space, and a space at the end, so that
