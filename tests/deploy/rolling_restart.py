@@ -51,6 +51,7 @@ defaults
     timeout client 30s
     timeout server 30s
     timeout http-keep-alive 30s
+    option forwardfor
     # A request that could not reach an instance (connection refused: it stopped accepting at SIGTERM, and the
     # next check has not marked it down yet) is sent again, to the other server (redispatch). So is one that got
     # not a byte of answer (empty-response: a kept-alive connection the instance closed at SIGTERM just as the
@@ -225,6 +226,9 @@ def run(threads: int = 6, drain: float = 2.0, settle: float = 2.0, work: Path | 
                 exited = time.monotonic()
                 instances[name] = Proxy(binary, instance.config, instance.log_path).start()
                 ready = time.monotonic()
+                # A quick restart can fall between two checks, so that HAProxy never showed it DOWN: UP means
+                # the new process passed checks only once `rise` (2) intervals of 200 ms have passed since.
+                time.sleep(0.2 * 3)
                 wait_for(lambda: haproxy_status(ports["stats"]).get(name) == "UP", 10, f"HAProxy sees {name} UP")
                 up = time.monotonic()
                 steps[name] = {"exitStatus": status, "drainSeconds": round(exited - signalled, 3),

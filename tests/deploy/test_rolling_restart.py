@@ -12,9 +12,23 @@ import os
 import unittest
 
 import rolling_restart
+from support import REPO
+
+
+def directives(text: str) -> list[str]:
+    return [" ".join(line.split("#", 1)[0].split()) for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
 class RollingRestartTests(unittest.TestCase):
+    def test_readme_shows_the_tested_haproxy_config(self):
+        """Every line of the README's HAProxy config, its server addresses aside, is in the one tested here."""
+        readme = (REPO / "README.md").read_text()
+        block = readme.split("```haproxy\n", 1)[1].split("```", 1)[0]
+        tested = set(directives(rolling_restart.HAPROXY_CONFIG))
+        for line in directives(block):
+            if not line.startswith("server "):
+                self.assertIn(line, tested)
+
     def test_rolling_restart_under_load_fails_nothing(self):
         threads = int(os.environ.get("CORSPROXY_ROLLING_THREADS", "6"))
         variant = os.environ.get("CORSPROXY_ROLLING_HAPROXY", "operator")
