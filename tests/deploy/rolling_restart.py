@@ -263,8 +263,8 @@ def run(threads: int = 6, drain: float = 2.0, settle: float = 2.0, work: Path | 
             haproxy_log.flush()
             # HAProxy's log line has the retry count as the last of its connection counters ("+N" when
             # redispatched): count the requests it retried, which the clients never saw fail.
-            result["haproxyRetried"] = sum(1 for line in open(work / "haproxy.log", errors="replace")
-                                           if _retries(line) > 0)
+            with open(work / "haproxy.log", errors="replace") as log:
+                result["haproxyRetried"] = sum(1 for line in log if _retries(line) > 0)
             return result
     finally:
         if load:
