@@ -30,7 +30,7 @@ FUZZ_SECONDS ?= 30
 FORMAT_PATHS = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
 
 .PHONY: run test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak \
-	tsan fuzz-smoke format format-check
+	tsan fuzz-smoke format format-check dist deploy-deps deploy-test
 
 deps:
 	$(call apt_install,$(APT_PACKAGES))
@@ -58,8 +58,8 @@ release: deps
 run: release
 	.build/release/corsproxy serve --config $(CONFIG)
 
-# Everything: the Swift suites (unit, integration, command line), then the browser suite.
-test: swift-test browser-test
+# Everything: the Swift suites (unit, integration, command line), the browser suite, then the deploy suite.
+test: swift-test browser-test deploy-test
 
 # wrk drives ReloadUnderLoadTests, which runs after the rest, alone: its load would slow the suites beside it.
 TEST_APT_PACKAGES = wrk
@@ -79,6 +79,23 @@ swift-test: deps
 # (CORSPROXY_BROWSERS=chromium for one); writes artifacts/.
 browser-test: build browser-deps
 	CORSPROXY_BIN=$(CORSPROXY_BIN) PYTHONDONTWRITEBYTECODE=1 $(BROWSER_VENV)/bin/python -m pytest tests/browser
+
+# The release tarball: dist/corsproxy-VERSION-linux-ARCH.tar.gz (the binary, proxy.json, proxy.schema.json, README,
+# deploy/) and its .sha256, built in .build-dist. VERSION: `git describe --tags --always --dirty` unless given.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+DIST_TARBALL = dist/corsproxy-$(VERSION)-linux-$(shell uname -m).tar.gz
+dist: deps
+	VERSION=$(VERSION) scripts/dist
+
+# tests/deploy: the Kubernetes manifests, the systemd unit (systemd-analyze), the Containerfile, the tarball of
+# `make dist`, and a rolling restart of two instances behind HAProxy under load. Runs the release binary of `dist`.
+DEPLOY_APT_PACKAGES = haproxy python3-yaml systemd
+deploy-deps: deps
+	$(call apt_install,$(DEPLOY_APT_PACKAGES))
+
+deploy-test: dist deploy-deps
+	CORSPROXY_BIN=.build-dist/release/corsproxy CORSPROXY_DIST=$(DIST_TARBALL) CORSPROXY_REQUIRE_DIST=1 \
+		PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m unittest discover -s tests/deploy -t tests/deploy -v
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
