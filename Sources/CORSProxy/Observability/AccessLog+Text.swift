@@ -36,6 +36,9 @@ extension AccessLog {
         if let fault = cors.fault { line += " " + paint.yellow("fault=\(fault)") }
         if let reason = cors.wouldBlock { line += " " + paint.yellow("would-block=\(reason.rawValue)") }
         if let code = record.errorCode { line += " error=\(code)" }
+        if let limit = record.limit {
+            line += " " + paint.yellow("limit=\(limit.name) retry-after=\(limit.retryAfter)s")
+        }
         if let note = record.note { line += " (\(note))" }
         line += "\n"
         if let block = Block(record) {
