@@ -86,7 +86,7 @@ struct AdminListenerTests {
                     Set(json.keys)
                         == [
                             "version", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults",
-                            "admin",
+                            "admin", "trustedProxies", "forwardedHeaders",
                         ]
                 )
                 let routes = try #require(json["routes"] as? [[String: Any]])
