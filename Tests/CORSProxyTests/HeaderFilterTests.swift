@@ -14,13 +14,15 @@ struct HeaderFilterTests {
     static func upstream(
         _ headers: [(String, String)],
         forwardCookies: Bool = false,
-        clientAddress: String? = "192.0.2.7",
+        hops: [String]? = ["192.0.2.7"],
+        style: ProxyConfig.ForwardedHeaders = .xForwarded,
         scheme: String = "http"
     ) -> [String] {
         HeaderFilter.requestHeaders(
             HTTPHeaders(headers),
             forwardCookies: forwardCookies,
-            clientAddress: clientAddress,
+            chain: hops.map { ForwardedChain(hops: $0.map { IPAddress($0)! }) },
+            style: style,
             scheme: scheme
         ).map { "\($0.name): \($0.value)" }
     }
@@ -63,7 +65,7 @@ struct HeaderFilterTests {
         #expect(sent == ["X-Kept: 3", "X-Forwarded-For: 192.0.2.7", "X-Forwarded-Proto: http"])
     }
 
-    @Test("Connection cannot drop the proxy's own X-Forwarded headers; listing X-Forwarded-For drops the client chain")
+    @Test("Connection cannot drop the proxy's own X-Forwarded headers")
     func requestConnectionListsForwarded() {
         let sent = Self.upstream(
             [
@@ -88,21 +90,45 @@ struct HeaderFilterTests {
     }
 
     @Test(
-        "X-Forwarded-For: the client's chain, every header of it in order, then the client's address",
+        "X-Forwarded-For is the proxy's chain, never the client's own X-Forwarded-For or Forwarded",
         arguments: [
             ([], "192.0.2.7"),
-            (["198.51.100.1"], "198.51.100.1, 192.0.2.7"),
-            (["198.51.100.1, 203.0.113.9", "203.0.113.10"], "198.51.100.1, 203.0.113.9, 203.0.113.10, 192.0.2.7"),
+            (["198.51.100.1"], "192.0.2.7"),
+            (["198.51.100.1, 203.0.113.9", "203.0.113.10"], "192.0.2.7"),
         ]
     )
     func requestForwardedFor(chain: [String], expected: String) {
-        let sent = Self.upstream(chain.map { ("X-Forwarded-For", $0) })
-        #expect(sent.filter { $0.hasPrefix("X-Forwarded-For") } == ["X-Forwarded-For: \(expected)"])
+        let sent = Self.upstream(chain.map { ("X-Forwarded-For", $0) } + [("Forwarded", "for=6.6.6.6")])
+        #expect(sent == ["X-Forwarded-For: \(expected)", "X-Forwarded-Proto: http"])
+    }
+
+    @Test("a trusted chain goes upstream client first, the socket peer last")
+    func requestForwardedForTrustedChain() {
+        let sent = Self.upstream([], hops: ["198.51.100.7", "10.2.3.4", "fd00::9", "10.0.0.1"])
+        #expect(sent.first == "X-Forwarded-For: 198.51.100.7, 10.2.3.4, fd00::9, 10.0.0.1")
+    }
+
+    @Test("forwardedHeaders \"forwarded\": one RFC 7239 element per hop, IPv6 quoted, proto and host on the last")
+    func requestForwardedStyle() {
+        let headers = [("Host", "proxy.example:8787"), ("X-Forwarded-For", "6.6.6.6"), ("Forwarded", "for=6.6.6.6")]
+        let sent = Self.upstream(headers, hops: ["198.51.100.7", "::1"], style: .forwarded, scheme: "https")
+        #expect(sent == [#"Forwarded: for=198.51.100.7, for="[::1]";proto=https;host="proxy.example:8787""#])
+        let plain = Self.upstream([("Host", "localhost")], style: .forwarded)
+        #expect(plain == ["Forwarded: for=192.0.2.7;proto=http;host=localhost"])
+    }
+
+    @Test("forwardedHeaders \"none\": no forwarding header of either family goes upstream")
+    func requestNoForwarding() {
+        let headers = [
+            ("Host", "localhost"), ("X-Forwarded-For", "6.6.6.6"), ("Forwarded", "for=6.6.6.6"),
+            ("X-Forwarded-Proto", "https"), ("X-A", "1"),
+        ]
+        #expect(Self.upstream(headers, style: .none) == ["X-A: 1"])
     }
 
     @Test("no X-Forwarded-For at all when the client's address is unknown")
     func requestForwardedForNoAddress() {
-        let sent = Self.upstream([("X-Forwarded-For", "198.51.100.1")], clientAddress: nil)
+        let sent = Self.upstream([("X-Forwarded-For", "198.51.100.1")], hops: nil)
         #expect(sent == ["X-Forwarded-Proto: http"])
     }
 

@@ -45,6 +45,7 @@ struct EmbeddedProxy {
         try self.channel.pipeline.syncOperations.addHandler(
             ProxyHandler(
                 store: self.store,
+                limiter: RateLimiter(),
                 curl: Self.curl,
                 observers: self.observers,
                 date: date,

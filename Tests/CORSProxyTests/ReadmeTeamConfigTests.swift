@@ -23,5 +23,7 @@ struct ReadmeTeamConfigTests {
         let config = try ProxyConfig.parse(Data(json.utf8))
         #expect(config.tls != nil && config.admin != nil && config.log.format == .json)
         #expect(config.routes.map(\.prefix) == ["/oauth/", "/"])
+        #expect(config.limits.rateLimit != nil && config.limits.maxConnections == 2000)
+        #expect(config.trustedProxies.map(\.source) == ["10.0.0.0/8"])
     }
 }

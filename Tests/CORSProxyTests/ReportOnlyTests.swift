@@ -97,7 +97,7 @@ struct ReportOnlyTests {
             )
             let exchange = Exchange(id: index, head: head, snapshot: snapshot, cors: cors, started: .now())
             exchange.status = 200
-            report.record(exchange.record(now: .now(), clientAddress: nil, note: nil))
+            report.record(exchange.record(now: .now(), note: nil))
         }
         let body = report.json(mode: .reportOnly)
         let data = Data(body.readableBytesView)

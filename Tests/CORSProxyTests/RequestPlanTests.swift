@@ -37,7 +37,13 @@ struct RequestPlanTests {
             origin: origin.flatMap(Origin.init),
             route: route
         )
-        return RequestPlan(head: head, cors: cors, route: route, snapshot: Self.snapshot, clientAddress: "10.0.0.7")
+        return RequestPlan(
+            head: head,
+            cors: cors,
+            route: route,
+            snapshot: Self.snapshot,
+            chain: ForwardedChain(peer: IPAddress("10.0.0.7")!)
+        )
     }
 
     /// The local answer's status, error code, CORS answer kind and whether it closes the connection.

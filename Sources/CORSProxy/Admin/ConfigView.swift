@@ -47,6 +47,15 @@ struct ConfigView: Encodable {
     struct Limits: Encodable {
         var maxHeaderBytes: Int
         var maxBodyBytes: Int64
+        /// 0 for none.
+        var maxConnections: Int
+        var rateLimit: RateLimit?
+    }
+
+    struct RateLimit: Encodable {
+        var key: String
+        var rate: Double
+        var burst: Int
     }
 
     struct Faults: Encodable {
@@ -67,6 +76,8 @@ struct ConfigView: Encodable {
     var allowedHosts: [String]
     var timeouts: Timeouts
     var limits: Limits
+    var trustedProxies: [String]
+    var forwardedHeaders: String
     var faults: Faults
     var admin: Admin?
 
@@ -114,7 +125,15 @@ struct ConfigView: Encodable {
             clientHeader: seconds(timeouts.clientHeader),
             drain: seconds(timeouts.drain)
         )
-        self.limits = Limits(maxHeaderBytes: config.limits.maxHeaderBytes, maxBodyBytes: config.limits.maxBodyBytes)
+        let limits = config.limits
+        self.limits = Limits(
+            maxHeaderBytes: limits.maxHeaderBytes,
+            maxBodyBytes: limits.maxBodyBytes,
+            maxConnections: limits.maxConnections,
+            rateLimit: limits.rateLimit.map { RateLimit(key: $0.key.rawValue, rate: $0.rate, burst: $0.burst) }
+        )
+        self.trustedProxies = config.trustedProxies.map(\.source)
+        self.forwardedHeaders = config.forwardedHeaders.rawValue
         self.faults = Faults(requestControl: config.faults.requestControl, seed: config.faults.seed)
         self.admin = config.admin.map { Admin(listen: $0.listen.description) }
     }

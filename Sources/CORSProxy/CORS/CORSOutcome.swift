@@ -35,6 +35,9 @@ struct CORSOutcome: Sendable {
         case preflight
         /// The proxy's own answer to anything else (an error, the health check).
         case local
+        /// The proxy's refusal under one of its limits (429 with `Retry-After`): a local answer that also exposes
+        /// `Retry-After`, so the page can read when to try again.
+        case limited
         /// The upstream's response, relayed.
         case relayed
     }
@@ -45,6 +48,8 @@ struct CORSOutcome: Sendable {
         let preflight: [(name: String, value: String)]
         /// An actual response's lines after `Access-Control-Allow-Origin`.
         let actual: [(name: String, value: String)]
+        /// ``actual`` with `Retry-After` among the exposed headers.
+        let limited: [(name: String, value: String)]
         /// `Vary` of a preflight answer: everything the answer depends on.
         let preflightVary: String
         let allowsPrivateNetwork: Bool
@@ -64,13 +69,24 @@ struct CORSOutcome: Sendable {
                 preflight.append(("Access-Control-Allow-Headers", policy.allowHeadersValue))
             }
             preflight.append(("Access-Control-Max-Age", String(cors.maxAge)))
+            var limited = actual
             if let expose = policy.exposeHeadersValue {
                 actual.append(("Access-Control-Expose-Headers", expose))
             }
+            let exposesRetryAfter = cors.exposedHeaders.contains { ASCII.equalsIgnoringCase($0, "retry-after") }
+            limited.append(
+                (
+                    "Access-Control-Expose-Headers",
+                    exposesRetryAfter
+                        ? policy.exposeHeadersValue ?? ""
+                        : (cors.exposedHeaders + ["Retry-After"]).joined(separator: ", ")
+                )
+            )
             var vary = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
             if cors.allowPrivateNetwork { vary.append("Access-Control-Request-Private-Network") }
             self.preflight = preflight
             self.actual = actual
+            self.limited = limited
             self.preflightVary = vary.joined(separator: ", ")
             self.allowsPrivateNetwork = cors.allowPrivateNetwork
             self.allowsCredentials = cors.allowCredentials
@@ -227,6 +243,8 @@ struct CORSOutcome: Sendable {
         case .local, .relayed:
             lines.reserveCapacity(self.headers.actual.count + 1)
             lines += self.headers.actual
+        case .limited:
+            lines += self.headers.limited
         }
         if !enforced, let fault = self.fault { self.apply(fault, to: &lines, answer: answer) }
         return lines
@@ -238,7 +256,7 @@ struct CORSOutcome: Sendable {
     func vary(for answer: Answer, upstream: [String] = []) -> String {
         switch answer {
         case .preflight: self.headers.preflightVary
-        case .local: "Origin"
+        case .local, .limited: "Origin"
         case .relayed: Self.mergeVary(upstream, adding: "Origin")
         }
     }

@@ -123,7 +123,7 @@ struct ConfigReader {
         var config = ProxyConfig()
         let known = [
             "$schema", "listen", "routes", "cors", "allowedHosts", "timeouts", "limits", "faults", "tls", "log",
-            "admin",
+            "admin", "trustedProxies", "forwardedHeaders",
         ]
         guard let root = self.object(document, at: "", known: known) else { return config }
         if let value = root["listen"], let text = self.string(value, at: "listen") {
@@ -172,19 +172,14 @@ struct ConfigReader {
                 return normalized
             }
         }
-        if let value = root["limits"],
-            let object = self.object(value, at: "limits", known: ["maxHeaderBytes", "maxBodyBytes"])
-        {
-            if let value = object["maxHeaderBytes"],
-                let bytes = self.number(value, at: "limits.maxHeaderBytes", range: 1024...1_048_576)
-            {
-                config.limits.maxHeaderBytes = Int(bytes)
-            }
-            if let value = object["maxBodyBytes"],
-                let bytes = self.number(value, at: "limits.maxBodyBytes", range: 0...1e15)
-            {
-                config.limits.maxBodyBytes = Int64(bytes)
-            }
+        if let value = root["limits"] {
+            config.limits = self.readLimits(value)
+        }
+        if let value = root["trustedProxies"] {
+            config.trustedProxies = self.readTrustedProxies(value)
+        }
+        if let value = root["forwardedHeaders"], let mode = self.readForwardedHeaders(value) {
+            config.forwardedHeaders = mode
         }
         if let value = root["timeouts"],
             let object = self.object(

@@ -138,6 +138,10 @@ public struct ProxyConfig: Sendable {
         public var maxHeaderBytes = 64 * 1024
         /// Largest request body; larger gets 413. 0 means no limit.
         public var maxBodyBytes: Int64 = 0
+        /// Most client connections open at once; the next wait in the kernel's backlog. 0 means no limit.
+        public var maxConnections = 0
+        /// A token bucket per key; `nil`: no rate limit.
+        public var rateLimit: RateLimit?
     }
 
     public var listen = ListenAddress(host: "127.0.0.1", port: 8787)
@@ -151,6 +155,10 @@ public struct ProxyConfig: Sendable {
     public var log = Log()
     /// HTTPS on the listener; plain HTTP when nil.
     public var tls: TLS?
+    /// Peers whose `X-Forwarded-For` (or `Forwarded`) is believed; see ``ForwardedChain``.
+    public var trustedProxies: [CIDR] = []
+    /// What the proxy adds upstream about the client.
+    public var forwardedHeaders = ForwardedHeaders.xForwarded
 
     /// `https` with ``tls``, else `http`: the scheme clients reach the proxy by.
     public var scheme: String { self.tls == nil ? "http" : "https" }

@@ -54,7 +54,13 @@ public enum FuzzingEntryPoints {
             origin: origin.flatMap(Origin.init),
             route: route
         )
-        let plan = RequestPlan(head: head, cors: cors, route: route, snapshot: snapshot, clientAddress: "127.0.0.1")
+        let plan = RequestPlan(
+            head: head,
+            cors: cors,
+            route: route,
+            snapshot: snapshot,
+            chain: ForwardedChain(peer: IPAddress("127.0.0.1")!)
+        )
         if case .forward(let route, let request) = plan.action {
             let base = route.upstream.description
             precondition(request.url.hasPrefix(base + "/"), "forwarded \(head.uri.debugDescription) to \(request.url)")

@@ -55,6 +55,10 @@ extension AccessLog {
         }
         line.add("curlCode", record.curlCode)
         line.add("error", record.errorCode)
+        if let limit = record.limit {
+            line.add("limit", limit.name)
+            line.add("retryAfter", limit.retryAfter)
+        }
         line.add("note", record.note)
         line.add("configVersion", record.configVersion)
         return line.finished()

@@ -50,6 +50,10 @@ extension AccessLog {
             line.append(" error=")
             line.append(code)
         }
+        if let limit = record.limit {
+            line.append(" ")
+            paint.write("limit=\(limit.name) retry-after=\(limit.retryAfter)s", .yellow, into: &line)
+        }
         if let note = record.note {
             line.append(" (")
             line.append(note)

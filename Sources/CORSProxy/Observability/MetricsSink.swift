@@ -3,8 +3,8 @@ internal import NIOPosix
 internal import Prometheus
 
 /// Turns each ``ExchangeRecord`` into ``ProxyMetrics``' per-exchange series: `corsproxy_requests_total`, the two
-/// duration histograms, response bytes, upstream errors and new upstream connections, injected faults and the
-/// last `X-Rate-Limit-Remaining` per route.
+/// duration histograms, response bytes, upstream errors and new upstream connections, injected faults, refusals
+/// under the proxy's limits, and the last `X-Rate-Limit-Remaining` per route.
 ///
 /// Cost on the event loop: looking a labelled series up in the registry takes its lock and hashes the label
 /// strings, so each thread keeps its own cache of the series it has used (a `ThreadSpecificVariable`) and goes to
@@ -40,6 +40,7 @@ struct MetricsSink: ExchangeSink {
             self.metrics.upstreamConnectionsOpened.increment(by: Int64(record.upstreamConnectionsOpened))
         }
         if let fault = record.cors.fault { cache.fault(fault.kind, in: self.metrics.registry).increment() }
+        if let limit = record.limit { self.metrics.rateLimited[limit.name]?.increment() }
     }
 }
 

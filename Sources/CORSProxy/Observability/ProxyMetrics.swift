@@ -18,6 +18,9 @@ public final class ProxyMetrics: Sendable {
     /// Where every series lives; render it with `emit(into:)`.
     public let registry: PrometheusCollectorRegistry
 
+    /// The proxy's own limits that refuse requests with 429: `rate` is `limits.rateLimit`.
+    static let limitNames = ["rate"]
+
     /// Histogram buckets for request and upstream durations: 1 ms to 30 s, what a proxy in front of an API sees.
     static let durationBuckets: [Duration] = [
         .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -29,7 +32,8 @@ public final class ProxyMetrics: Sendable {
     let connectionsOpen: Gauge
     let upstreamErrors: [CurlError.Kind: Counter]
     let upstreamConnectionsOpened: Counter
-    let rateLimited: Counter
+    /// `corsproxy_rate_limited_total` by `limit`, one of ``limitNames``.
+    let rateLimited: [String: Counter]
     private let reloads: (success: Counter, failure: Counter)
     private let lastReloadSuccess: Gauge
     private let tlsCertificateExpiry: Gauge
@@ -45,7 +49,11 @@ public final class ProxyMetrics: Sendable {
         }
         self.upstreamErrors = errors
         self.upstreamConnectionsOpened = registry.makeCounter(descriptor: Self.upstreamConnectionsOpenedName)
-        self.rateLimited = registry.makeCounter(descriptor: Self.rateLimitedName)
+        self.rateLimited = Dictionary(
+            uniqueKeysWithValues: Self.limitNames.map { name in
+                (name, registry.makeCounter(descriptor: Self.rateLimitedName, labels: [("limit", name)]))
+            }
+        )
         self.reloads = (
             registry.makeCounter(descriptor: Self.reloadsName, labels: [("result", "success")]),
             registry.makeCounter(descriptor: Self.reloadsName, labels: [("result", "failure")])
@@ -160,7 +168,7 @@ extension ProxyMetrics {
     }
     static var faultsName: MetricNameDescriptor { name("corsproxy_faults_injected_total", "Injected faults, by kind.") }
     static var rateLimitedName: MetricNameDescriptor {
-        name("corsproxy_rate_limited_total", "Requests refused by the proxy's rate limits.")
+        name("corsproxy_rate_limited_total", "Requests the proxy refused with 429 under one of its limits, by limit.")
     }
     static var rateLimitRemainingName: MetricNameDescriptor {
         name(

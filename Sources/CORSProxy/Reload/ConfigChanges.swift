@@ -7,8 +7,10 @@
 ///
 /// ``needsRestart`` lists what a running server cannot take: the `listen` address, `tls` (turned on or off,
 /// or pointing at other files: the ``CertificateStore`` watches the paths it started with; new contents of the
-/// same files are picked up by that store without a reload), the admin listener, `log.format` and
-/// `timeouts.drain`, all fixed when the server starts. A reload applies everything else and keeps these
+/// same files are picked up by that store without a reload), the admin listener, `log.format`,
+/// `timeouts.drain` and `limits.maxConnections` (the listener's handler counts against the limit it started
+/// with), all fixed when the server starts. `limits.rateLimit`, `trustedProxies` and `forwardedHeaders` apply
+/// to the next request; the rate limit's buckets are kept, rescaled to a changed rate or burst. A reload applies everything else and keeps these
 /// as they were (``applying(to:)``), so a config that also moves the port still changes the allowlist now.
 struct ConfigChanges: Sendable, Hashable {
     /// Changes the reload applies, one line each.
@@ -42,6 +44,11 @@ struct ConfigChanges: Sendable, Hashable {
                 "timeouts.drain: \(Self.seconds(old.timeouts.drain)) → \(Self.seconds(new.timeouts.drain))"
             )
         }
+        if old.limits.maxConnections != new.limits.maxConnections {
+            self.needsRestart.append(
+                "limits.maxConnections: \(old.limits.maxConnections) → \(new.limits.maxConnections)"
+            )
+        }
         self.compareOrigins(old.cors.allowedOrigins, new.cors.allowedOrigins)
         self.compareRoutes(old.routes, new.routes)
         for key in Self.keys {
@@ -58,6 +65,7 @@ struct ConfigChanges: Sendable, Hashable {
         config.admin = old.admin
         config.log = old.log
         config.timeouts.drain = old.timeouts.drain
+        config.limits.maxConnections = old.limits.maxConnections
         return config
     }
 
@@ -112,6 +120,9 @@ struct ConfigChanges: Sendable, Hashable {
         Key(path: "timeouts.clientHeader") { seconds($0.timeouts.clientHeader) },
         Key(path: "limits.maxHeaderBytes") { "\($0.limits.maxHeaderBytes)" },
         Key(path: "limits.maxBodyBytes") { "\($0.limits.maxBodyBytes)" },
+        Key(path: "limits.rateLimit") { describe($0.limits.rateLimit) },
+        Key(path: "trustedProxies") { list($0.trustedProxies.map(\.source)) },
+        Key(path: "forwardedHeaders") { $0.forwardedHeaders.rawValue },
         Key(path: "faults.requestControl") { "\($0.faults.requestControl)" },
         Key(path: "faults.seed") { $0.faults.seed.map { "\($0)" } ?? "none" },
     ]
@@ -133,6 +144,10 @@ struct ConfigChanges: Sendable, Hashable {
         guard let duration else { return "0" }
         let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         return ConfigReader.format(value)
+    }
+
+    private static func describe(_ limit: ProxyConfig.RateLimit?) -> String {
+        limit.map { "{key: \($0.key.rawValue), rate: \(ConfigReader.format($0.rate)), burst: \($0.burst)}" } ?? "off"
     }
 
     private static func describe(_ tls: ProxyConfig.TLS?) -> String {

@@ -37,6 +37,8 @@ final class Exchange {
     var upstreamConnectionsOpened = 0
     /// The upstream's `X-Rate-Limit-Remaining`, parsed.
     var rateLimitRemaining: Double?
+    /// The client's address (``ForwardedChain/client``).
+    var clientAddress: String?
 
     init(id: Int, head: HTTPRequestHead, snapshot: ConfigSnapshot, cors: CORSOutcome, started: NIODeadline) {
         self.id = id
@@ -65,9 +67,8 @@ final class Exchange {
     /// The exchange as its sinks see it.
     /// - Parameters:
     ///   - now: When it ended.
-    ///   - clientAddress: The client's IP address.
     ///   - note: Why it was aborted, if it was.
-    func record(now: NIODeadline, clientAddress: String?, note: String?) -> ExchangeRecord {
+    func record(now: NIODeadline, note: String?) -> ExchangeRecord {
         ExchangeRecord(
             requestID: self.requestID,
             head: self.head,
@@ -91,7 +92,8 @@ final class Exchange {
             curlCode: self.curlCode,
             upstreamConnectionsOpened: self.upstreamConnectionsOpened,
             rateLimitRemaining: self.rateLimitRemaining,
-            clientAddress: clientAddress,
+            limit: self.error?.limit,
+            clientAddress: self.clientAddress,
             configVersion: self.snapshot.version,
             note: note
         )

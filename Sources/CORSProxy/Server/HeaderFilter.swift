@@ -33,23 +33,29 @@ enum HeaderFilter {
     }
 
     /// The headers to send upstream.
+    ///
+    /// The forwarding headers are the proxy's alone: whatever `X-Forwarded-*` and `Forwarded` the client sent are
+    /// dropped, and the proxy writes `chain` in the family `style` names. What a trusted proxy in front claimed
+    /// is in `chain` already (``ForwardedChain`` keeps what it could trust); an untrusted client's claims never
+    /// reach the upstream, so the upstream's view of the client cannot be spoofed.
     /// - Parameters:
     ///   - headers: The client's request headers.
     ///   - forwardCookies: Whether the route passes `Cookie` on.
-    ///   - clientAddress: The client's IP, appended to `X-Forwarded-For`.
-    ///   - scheme: `http` or `https`, the proxy's own scheme, for `X-Forwarded-Proto`.
+    ///   - chain: The client and the hops it came through; `nil` when the peer's address is unknown.
+    ///   - style: `forwardedHeaders`.
+    ///   - scheme: `http` or `https`, the proxy's own scheme, for `X-Forwarded-Proto` or `proto=`.
     ///   - dropsFaultHeader: Request control is on: `X-Corsproxy-Fault` is the proxy's, not the upstream's.
     static func requestHeaders(
         _ headers: HTTPHeaders,
         forwardCookies: Bool,
-        clientAddress: String?,
+        chain: ForwardedChain?,
+        style: ProxyConfig.ForwardedHeaders,
         scheme: String,
         dropsFaultHeader: Bool = false
     ) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
         result.reserveCapacity(headers.count + 3)
         var connectionValues: [String] = []
-        var forwardedFor: String?
         var host: String?
         for (name, value) in headers {
             switch HeaderName(name) {
@@ -57,14 +63,13 @@ enum HeaderFilter {
                 connectionValues.append(value)
             case .host:
                 host = host ?? value
-            case .hopByHop, .transferEncoding, .contentLength, .expect, .origin, .xForwardedProto, .xForwardedHost:
+            case .hopByHop, .transferEncoding, .contentLength, .expect, .origin, .xForwardedFor, .xForwardedProto,
+                .xForwardedHost, .forwarded:
                 continue
             case .cookie where !forwardCookies:
                 continue
             case .xCorsproxyFault where dropsFaultHeader:
                 continue
-            case .xForwardedFor:
-                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
             default:
                 result.append((name, value))
             }
@@ -72,16 +77,30 @@ enum HeaderFilter {
         let listed = self.connectionTokens(connectionValues)
         if !listed.isEmpty {
             result.removeAll { self.isListed($0.name.utf8, in: listed) }
-            if listed.contains("x-forwarded-for") { forwardedFor = nil }
         }
-        if let clientAddress {
-            result.append(("X-Forwarded-For", forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress))
-        }
-        result.append(("X-Forwarded-Proto", scheme))
-        if let host {
-            result.append(("X-Forwarded-Host", host))
+        switch style {
+        case .xForwarded:
+            if let chain { result.append(("X-Forwarded-For", chain.hops.joined(separator: ", "))) }
+            result.append(("X-Forwarded-Proto", scheme))
+            if let host { result.append(("X-Forwarded-Host", host)) }
+        case .forwarded:
+            result.append(("Forwarded", self.forwardedValue(chain: chain, scheme: scheme, host: host)))
+        case .none:
+            break
         }
         return result
+    }
+
+    /// RFC 7239: one element per hop, the proxy's own (the socket peer's) last with `proto` and `host`. IPv6
+    /// addresses are bracketed and quoted (`for="[2001:db8::1]"`), and so is a `host` with a port, since `:` is not
+    /// a token character (§4, §6); `Host` has passed `allowedHosts`, so it holds no `"` or `\` to escape.
+    static func forwardedValue(chain: ForwardedChain?, scheme: String, host: String?) -> String {
+        var elements = (chain?.hops ?? []).map { hop in hop.contains(":") ? "for=\"[\(hop)]\"" : "for=\(hop)" }
+        var own = elements.popLast().map { [$0] } ?? []
+        own.append("proto=\(scheme)")
+        if let host { own.append(HTTPToken.isToken(host) ? "host=\(host)" : "host=\"\(host)\"") }
+        elements.append(own.joined(separator: ";"))
+        return elements.joined(separator: ", ")
     }
 
     /// What ``writeResponseHeaders(_:into:forwardCookies:dropsContentLength:rewrite:)`` found on the way.

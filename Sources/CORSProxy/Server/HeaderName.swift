@@ -15,6 +15,8 @@ enum HeaderName: Equatable {
     case xForwardedFor
     case xForwardedProto
     case xForwardedHost
+    /// RFC 7239 `Forwarded`.
+    case forwarded
     case xCorsproxyFault
     case vary
     case location
@@ -34,7 +36,7 @@ enum HeaderName: Equatable {
             ("host", .host),
             ("content-length", .contentLength), ("expect", .expect), ("origin", .origin), ("cookie", .cookie),
             ("set-cookie", .setCookie), ("x-forwarded-for", .xForwardedFor), ("x-forwarded-proto", .xForwardedProto),
-            ("x-forwarded-host", .xForwardedHost), ("vary", .vary), ("location", .location),
+            ("x-forwarded-host", .xForwardedHost), ("forwarded", .forwarded), ("vary", .vary), ("location", .location),
             ("content-location", .contentLocation), ("link", .link), ("x-corsproxy-fault", .xCorsproxyFault),
             ("x-rate-limit-remaining", .xRateLimitRemaining),
         ] as [(String, HeaderName)]).map { (Array($0.0.utf8), $0.1) }

@@ -25,6 +25,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case upstreamUnreachable = "upstream_unreachable"
         case upstreamError = "upstream_error"
         case injectedFault = "injected_fault"
+        case rateLimited = "rate_limited"
     }
 
     /// A value of the JSON body beside `error` and `message`.
@@ -36,6 +37,8 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
     private let _code: Code
     /// The status of an injected fault's answer.
     private let injectedStatus: Int?
+    /// The limit that refused the request (`rate`: `limits.rateLimit`) and its `Retry-After` in seconds.
+    let limit: (name: String, retryAfter: Int)?
     /// What happened and what to do about it, in one sentence.
     let message: String
     /// Further fields of the JSON body, in order.
@@ -45,10 +48,12 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         _ code: Code,
         _ message: String,
         _ details: [(key: String, value: Detail)] = [],
-        injectedStatus: Int? = nil
+        injectedStatus: Int? = nil,
+        limit: (name: String, retryAfter: Int)? = nil
     ) {
         self._code = code
         self.injectedStatus = injectedStatus
+        self.limit = limit
         self.message = message
         self.details = details
     }
@@ -68,6 +73,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case .upstreamTimeout: .gatewayTimeout
         case .upstreamUnreachable, .upstreamError: .badGateway
         case .injectedFault: HTTPResponseStatus(statusCode: self.injectedStatus ?? 503)
+        case .rateLimited: .tooManyRequests
         }
     }
 
@@ -86,6 +92,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         ]
         if self._code == .methodNotAllowed { headers.append(("Allow", "GET, HEAD")) }
         if self._code == .injectedFault { headers.append(("Retry-After", "5")) }
+        if let limit = self.limit { headers.append(("Retry-After", String(limit.retryAfter))) }
         return ProxyResponse(status: self.status, headers: headers, body: self.jsonBody, error: self)
     }
 
@@ -198,6 +205,17 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
             "corsproxy injected the fault \(fault) into this response (faults in the proxy config or the request)",
             [("fault", .string(fault.kind))],
             injectedStatus: status
+        )
+    }
+
+    /// A request over `limits.rateLimit` (RFC 6585 §4): `Retry-After` is when its key has a token again.
+    static func rateLimited(_ rateLimit: ProxyConfig.RateLimit, retryAfter: Int) -> ProxyError {
+        let key = rateLimit.key == .origin ? "origin" : "client address"
+        return ProxyError(
+            .rateLimited,
+            "over limits.rateLimit (\(ConfigReader.format(rateLimit.rate)) requests per second per \(key), bursts of \(rateLimit.burst)); retry after \(retryAfter) s",
+            [("limit", .string("rate")), ("retryAfter", .integer(Int64(retryAfter)))],
+            limit: ("rate", retryAfter)
         )
     }
 

@@ -84,7 +84,7 @@ extension ProxyHandler {
     func finish(note: String?, context: ChannelHandlerContext) {
         guard let exchange = self.exchange else { return }
         self.exchange = nil
-        let record = exchange.record(now: context.eventLoop.now, clientAddress: self.clientAddress, note: note)
+        let record = exchange.record(now: context.eventLoop.now, note: note)
         self.observers.record(record)
     }
 

@@ -24,6 +24,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     typealias OutboundOut = ResponsePart
 
     let store: ConfigStore
+    /// The instance's `limits.rateLimit` buckets.
+    let limiter: RateLimiter
     let curl: CurlLoop
     let observers: ExchangeObservers
     /// The `Date` of the proxy's own answers, shared by the event loop's connections.
@@ -43,23 +45,30 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// allocated at the same address would then reuse a verdict of the old policy.
     private var lastVerdict:
         (header: String, snapshot: ConfigSnapshot, verdict: CORSPolicy.OriginVerdict, origin: Origin?)?
-    /// The client's IP address, for `X-Forwarded-For`; formatted once per connection.
-    private(set) lazy var clientAddress: String? = self.channelContext?.channel.remoteAddress?.ipAddress
+    /// The socket peer's address, parsed once per connection.
+    private lazy var peer: IPAddress? = self.channelContext?.channel.remoteAddress?.ipAddress.flatMap {
+        IPAddress($0)
+    }
+    /// The chain of a request whose forwarding headers are not believed: just the peer, formatted once.
+    private lazy var peerChain: ForwardedChain? = self.peer.map { ForwardedChain(peer: $0) }
 
     /// - Parameters:
     ///   - store: The config in force; each exchange pins the snapshot current when its head arrives.
+    ///   - limiter: The instance's rate-limit buckets.
     ///   - curl: The loop upstream transfers run on.
     ///   - observers: Receive one record per exchange.
     ///   - date: The event loop's `Date` cache.
     ///   - logger: For connection-level events.
     init(
         store: ConfigStore,
+        limiter: RateLimiter,
         curl: CurlLoop,
         observers: ExchangeObservers,
         date: NIOLoopBoundBox<HTTPDate>,
         logger: Logger
     ) {
         self.store = store
+        self.limiter = limiter
         self.curl = curl
         self.observers = observers
         self.date = date
@@ -201,6 +210,8 @@ final class ProxyHandler: ChannelDuplexHandler {
             started: context.eventLoop.now
         )
         exchange.routePrefix = route?.prefix
+        let chain = self.chain(of: head, snapshot: snapshot)
+        exchange.clientAddress = chain?.client
         self.exchange = exchange
         self.observers.exchangeStarted()
         let plan = RequestPlan(
@@ -208,7 +219,8 @@ final class ProxyHandler: ChannelDuplexHandler {
             cors: cors,
             route: route,
             snapshot: snapshot,
-            clientAddress: self.clientAddress
+            chain: chain,
+            limiter: self.limiter
         )
         exchange.proxyBase = plan.proxyBase
         if let delay = plan.delay {
@@ -238,6 +250,18 @@ final class ProxyHandler: ChannelDuplexHandler {
             )
             self.answer(response, as: .local, closesConnection: false, context: context)
         }
+    }
+
+    /// Who sent the request: the peer, unless it is a trusted proxy and so what it forwards is believed.
+    private func chain(of head: HTTPRequestHead, snapshot: ConfigSnapshot) -> ForwardedChain? {
+        let trusted = snapshot.config.trustedProxies
+        guard let peer = self.peer, !trusted.isEmpty else { return self.peerChain }
+        return ForwardedChain(
+            peer: peer,
+            headers: head.headers,
+            trusted: trusted,
+            readsForwarded: snapshot.config.forwardedHeaders == .forwarded
+        )
     }
 
     /// The policy's verdict on the request's `Origin` and the origin parsed, remembered for the next request of

@@ -18,6 +18,8 @@ public import ServiceLifecycle
 public final class ProxyServer: Service, Sendable {
     /// The config snapshot in force; a ``ConfigReloader`` replaces it.
     let store: ConfigStore
+    /// `limits.rateLimit`'s buckets, for every connection of the instance; they outlive reloads.
+    let limiter = RateLimiter()
     /// What each event loop's connections share: its curl loop (event loop *i* gets curl loop *i* mod their
     /// count) and its `Date` cache.
     private let loops: [ObjectIdentifier: (curl: CurlLoop, date: NIOLoopBoundBox<HTTPDate>)]
@@ -112,12 +114,19 @@ public final class ProxyServer: Service, Sendable {
         let certificates = try config.tls.map { tls throws(CertificatePair.Refusal) in
             try CertificateStore(tls: tls, logger: self.logger)
         }
+        // Fixed at start (a reload reports a change as needing a restart): one listener handler counts them.
+        let maxConnections = config.limits.maxConnections
+        let acceptsPerRead: UInt = maxConnections > 0 ? 1 : 4
         let channel = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // One accept per read, so that the connection limit is never overshot.
+            .serverChannelOption(.maxMessagesPerRead, value: acceptsPerRead)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                    if maxConnections > 0 { try pipeline.addHandler(ConnectionLimiter(maximum: maxConnections)) }
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -146,6 +155,7 @@ public final class ProxyServer: Service, Sendable {
                     try pipeline.addHandler(
                         ProxyHandler(
                             store: self.store,
+                            limiter: self.limiter,
                             curl: loop.curl,
                             observers: self.observers,
                             date: loop.date,

@@ -6,7 +6,9 @@ internal import NIOHTTP1
 ///
 /// ``ProxyHandler`` makes a plan for every request head and carries it out; keeping the decisions here makes them
 /// testable and fuzzable on their own. The order of the checks is the contract: the proxy's own endpoints, the
-/// request target, `Host`, preflight, an injected answer, origin refusal, body size and route. Whatever the answer,
+/// request target, `Host`, preflight, an injected answer, origin refusal, the rate limit, body size and route. So
+/// preflights, the proxy's endpoints and refused origins spend no token; the rate limiter is the one input with
+/// state, shared by the instance and read here only when the checks before it passed. Whatever the answer,
 /// the exchange's ``CORSOutcome`` — judged first, with its fault — decides its `Access-Control-*` headers.
 struct RequestPlan {
     enum Action {
@@ -42,17 +44,19 @@ struct RequestPlan {
     ///   - cors: What CORS makes of it.
     ///   - route: The route its path matches.
     ///   - snapshot: The config the exchange is served by.
-    ///   - clientAddress: The client's IP, for `X-Forwarded-For`.
+    ///   - chain: The client and the hops it came through, for the rate limit's key and the forwarding headers.
+    ///   - limiter: The instance's buckets for `limits.rateLimit`.
     init(
         head: HTTPRequestHead,
         cors: CORSOutcome,
         route: ProxyConfig.Route?,
         snapshot: ConfigSnapshot,
-        clientAddress: String?
+        chain: ForwardedChain?,
+        limiter: RateLimiter? = nil
     ) {
         self.action = .respond(.empty(.noContent), as: .local, closesConnection: false)
         if case .latency(let milliseconds) = cors.fault { self.delay = .milliseconds(Int64(milliseconds)) }
-        self.decide(head: head, cors: cors, route: route, snapshot: snapshot, clientAddress: clientAddress)
+        self.decide(head: head, cors: cors, route: route, snapshot: snapshot, chain: chain, limiter: limiter)
     }
 
     private mutating func decide(
@@ -60,7 +64,8 @@ struct RequestPlan {
         cors: CORSOutcome,
         route: ProxyConfig.Route?,
         snapshot: ConfigSnapshot,
-        clientAddress: String?
+        chain: ForwardedChain?,
+        limiter: RateLimiter?
     ) {
         let uri = head.uri
         let path = uri.prefix { $0 != "?" }
@@ -114,6 +119,18 @@ struct RequestPlan {
         if cors.disposition == .reject, case .refused(let origin, let hint) = cors.verdict {
             return self.refuse(.originNotAllowed(origin, hint: hint))
         }
+        if let rateLimit = config.limits.rateLimit, let limiter {
+            // Without `Origin`, an origin limit keys by client address: curl and server-side callers are limited
+            // one by one, not all as one.
+            let client = RateLimiter.Key.client(chain?.client ?? "")
+            let origin = rateLimit.key == .origin ? head.headers.first(name: "origin") : nil
+            let key = origin.map { RateLimiter.Key.origin($0) } ?? client
+            if let retryAfter = limiter.take(key, limit: rateLimit, version: snapshot.version).retryAfterSeconds {
+                let error = ProxyError.rateLimited(rateLimit, retryAfter: retryAfter)
+                self.action = .respond(error.response, as: .limited, closesConnection: false)
+                return
+            }
+        }
         let limit = config.limits.maxBodyBytes
         if limit > 0, let length = head.headers.first(name: "content-length").flatMap({ Int64($0) }), length > limit {
             self.action = .respond(ProxyError.bodyTooLarge(limit: limit).response, as: .local, closesConnection: true)
@@ -133,7 +150,8 @@ struct RequestPlan {
             headers: HeaderFilter.requestHeaders(
                 head.headers,
                 forwardCookies: route.forwardCookies,
-                clientAddress: clientAddress,
+                chain: chain,
+                style: config.forwardedHeaders,
                 scheme: snapshot.scheme,
                 dropsFaultHeader: requestControl
             ),

@@ -1,0 +1,115 @@
+internal import NIOHTTP1
+
+/// Who sent a request and the hops it came through, as far as the proxy can trust them.
+///
+/// The socket peer is always known. Only when it is in `trustedProxies` are the addresses it claims believed:
+/// `X-Forwarded-For` (or, with `forwardedHeaders: "forwarded"`, the `for=` of RFC 7239 `Forwarded`) is walked
+/// from the right past trusted hops, and the first untrusted address is the client — nginx's `real_ip_recursive`
+/// and Envoy's trusted-hops walk. Everything left of the client is whatever an untrusted party wrote, so it is
+/// dropped; an entry that is not an address (`unknown`, an obfuscated `_id`, garbage) ends the walk at the hop
+/// that reported it. With every entry trusted, the leftmost is the client.
+struct ForwardedChain: Sendable, Equatable {
+    /// The client's address: what a `"client"` rate limit keys on and the access log's `client`.
+    let client: String
+    /// The addresses the upstream is told about, client first, the socket peer last: `[peer]` when the peer is not
+    /// trusted.
+    let hops: [String]
+
+    /// The chain of a request from `peer` whose claims are not believed.
+    init(peer: IPAddress) {
+        self.client = peer.description
+        self.hops = [self.client]
+    }
+
+    /// The chain of these hops, client first.
+    init(hops: [IPAddress]) {
+        self.client = hops[0].description
+        self.hops = hops.map(\.description)
+    }
+
+    /// - Parameters:
+    ///   - peer: The socket peer's address.
+    ///   - headers: The request's headers.
+    ///   - trusted: `trustedProxies`.
+    ///   - readsForwarded: Read `Forwarded` rather than `X-Forwarded-For`.
+    init(peer: IPAddress, headers: HTTPHeaders, trusted: [CIDR], readsForwarded: Bool) {
+        guard trusted.contains(where: { $0.contains(peer) }) else {
+            self.init(peer: peer)
+            return
+        }
+        let claimed = readsForwarded ? Self.forwardedFor(headers["forwarded"]) : Self.list(headers["x-forwarded-for"])
+        var hops = [peer]
+        for entry in claimed.reversed() {
+            guard trusted.contains(where: { $0.contains(hops[hops.count - 1]) }),
+                let address = Self.address(entry)
+            else { break }
+            hops.append(address)
+        }
+        self.init(hops: hops.reversed())
+    }
+
+    /// The elements of comma-separated header values, in order, trimmed.
+    private static func list(_ values: [String]) -> [Substring] {
+        values.flatMap { value in
+            value.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+        }
+    }
+
+    /// The `for=` value of each `Forwarded` element (RFC 7239 §4), unquoted; an element without one counts as
+    /// an unknown hop.
+    static func forwardedFor(_ values: [String]) -> [Substring] {
+        var result: [Substring] = []
+        for value in values {
+            var element: Substring = ""
+            var inQuotes = false
+            var start = value.startIndex
+            for index in value.indices {
+                let character = value[index]
+                if character == "\"" { inQuotes.toggle() }
+                if character == ",", !inQuotes {
+                    element = value[start..<index]
+                    result.append(Self.forValue(of: element))
+                    start = value.index(after: index)
+                }
+            }
+            element = value[start...]
+            if !element.trimmingSpaces.isEmpty { result.append(Self.forValue(of: element)) }
+        }
+        return result
+    }
+
+    private static func forValue(of element: Substring) -> Substring {
+        for pair in element.split(separator: ";") {
+            let pair = pair.trimmingSpaces
+            guard let equals = pair.firstIndex(of: "="),
+                ASCII.equalsIgnoringCase(pair[..<equals].utf8, "for".utf8)
+            else { continue }
+            var value = pair[pair.index(after: equals)...]
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = value.dropFirst().dropLast() }
+            return value
+        }
+        return "unknown"
+    }
+
+    /// An address written with or without a port: `192.0.2.7`, `192.0.2.7:443`, `2001:db8::1`, `[2001:db8::1]:443`.
+    static func address(_ entry: Substring) -> IPAddress? {
+        if let address = IPAddress(entry) { return address }
+        if entry.hasPrefix("["), let close = entry.firstIndex(of: "]") {
+            return IPAddress(entry[entry.index(after: entry.startIndex)..<close])
+        }
+        if let colon = entry.firstIndex(of: ":"), entry[entry.index(after: colon)...].allSatisfy(\.isWholeNumber) {
+            return IPAddress(entry[..<colon])
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs (RFC 9110 OWS).
+    fileprivate var trimmingSpaces: Substring {
+        var text = self
+        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+        while text.last == " " || text.last == "\t" { text = text.dropLast() }
+        return text
+    }
+}
