@@ -81,7 +81,7 @@ browser-test: build browser-deps
 	CORSPROXY_BIN=$(CORSPROXY_BIN) PYTHONDONTWRITEBYTECODE=1 $(BROWSER_VENV)/bin/python -m pytest tests/browser
 
 # The release tarball: dist/corsproxy-VERSION-linux-ARCH.tar.gz (the binary, proxy.json, proxy.schema.json, README,
-# deploy/) and its .sha256, built in .build-dist. VERSION: `git describe --tags --always --dirty` unless given.
+# deploy/) and its .sha256, built in .build-bench (shared with bench/run and soak). VERSION: `git describe --tags --always --dirty` unless given.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 DIST_TARBALL = dist/corsproxy-$(VERSION)-linux-$(shell uname -m).tar.gz
 dist: deps
@@ -94,7 +94,7 @@ deploy-deps: deps
 	$(call apt_install,$(DEPLOY_APT_PACKAGES))
 
 deploy-test: dist deploy-deps
-	CORSPROXY_BIN=.build-dist/release/corsproxy CORSPROXY_DIST=$(DIST_TARBALL) CORSPROXY_REQUIRE_DIST=1 \
+	CORSPROXY_BIN=.build-bench/release/corsproxy CORSPROXY_DIST=$(DIST_TARBALL) CORSPROXY_REQUIRE_DIST=1 \
 		PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m unittest discover -s tests/deploy -t tests/deploy -v
 
 bench-deps: deps
@@ -110,7 +110,7 @@ bench-smoke: bench-deps
 
 # Mixed load through the release build (default 600 s; CI runs 60 s): fails on errors or growth after warm-up.
 soak: deps
-	bench/soak $(SOAK_ARGS)
+	SCRATCH=.build-bench bench/soak $(SOAK_ARGS)
 
 # The Swift suite under ThreadSanitizer, built in .build-thread: fails on a failing test or on any report, the test
 # runner's or a corsproxy subprocess's. The sanitizer runtimes, clang and lld come with the Swift toolchain.

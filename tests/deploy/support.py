@@ -3,7 +3,7 @@ lines, and a tiny keep-alive upstream. Standard library only (plus python3-yaml 
 
 Environment:
   CORSPROXY_BIN   the binary the manifests are validated with and the rolling restart runs (default: the release
-                  binary of `make dist`, .build-dist/release/corsproxy, else .build/debug/corsproxy)
+                  binary of `make dist`, .build-bench/release/corsproxy, else .build/debug/corsproxy)
   CORSPROXY_DIST  the tarball test_dist.py unpacks (default: the newest dist/corsproxy-*.tar.gz); without one
                   the dist checks skip, unless CORSPROXY_REQUIRE_DIST=1 (make deploy-test sets it)
 """
@@ -34,7 +34,7 @@ for _name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PRO
 def corsproxy_bin() -> Path:
     """The binary under test; raises if none is built."""
     named = os.environ.get("CORSPROXY_BIN")
-    candidates = [Path(named)] if named else [REPO / ".build-dist/release/corsproxy", REPO / ".build/debug/corsproxy"]
+    candidates = [Path(named)] if named else [REPO / ".build-bench/release/corsproxy", REPO / ".build/debug/corsproxy"]
     for path in candidates:
         path = path if path.is_absolute() else REPO / path
         if os.access(path, os.X_OK):
