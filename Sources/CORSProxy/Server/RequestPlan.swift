@@ -142,7 +142,8 @@ struct RequestPlan {
             totalTimeoutMilliseconds: snapshot.totalTimeoutMilliseconds,
             stallTimeoutSeconds: snapshot.stallTimeoutSeconds,
             isHTTP2: route.http2,
-            caFile: route.caFile
+            caFile: route.caFile,
+            proxy: route.proxy?.description
         )
         self.action = .forward(route, request)
     }
