@@ -47,6 +47,7 @@ struct EmbeddedProxy {
                 store: self.store,
                 curl: Self.curl,
                 observers: self.observers,
+                budget: UpstreamBudget(),
                 date: date,
                 logger: Logger(label: "embedded")
             )

@@ -134,7 +134,8 @@ extension CORSOutcome {
         lines[index].value = items.joined(separator: ", ")
     }
 
-    private static func expose(_ names: [String], in lines: inout [(name: String, value: String)]) {
+    /// Adds `names` to `Access-Control-Expose-Headers`, adding the line if needed.
+    static func expose(_ names: [String], in lines: inout [(name: String, value: String)]) {
         Self.extendList("Access-Control-Expose-Headers", with: names, in: &lines)
     }
 }

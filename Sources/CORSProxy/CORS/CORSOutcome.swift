@@ -247,17 +247,23 @@ struct CORSOutcome: Sendable {
     /// - Parameters:
     ///   - answer: The kind of answer.
     ///   - upstreamVary: The upstream's `Vary` values, for a relayed response.
+    ///   - exposing: Headers of the proxy's own answer to add to `Access-Control-Expose-Headers` (unless a
+    ///     `no-expose-headers` fault removes it).
     ///   - buffer: The head being serialized.
     /// - Returns: The `Access-Control-*` lines written, for the exchange's record.
     @discardableResult
     func write(
         _ answer: Answer,
         upstreamVary: [String] = [],
+        exposing: [String] = [],
         into buffer: inout ByteBuffer
     )
         -> [(name: String, value: String)]
     {
-        let lines = self.lines(for: answer)
+        var lines = self.lines(for: answer)
+        if !exposing.isEmpty, !lines.isEmpty, answer != .preflight, self.fault != .noExposeHeaders {
+            Self.expose(exposing, in: &lines)
+        }
         for line in lines { buffer.writeHeader(line.name, line.value) }
         if let fault = self.fault { buffer.writeHeader("X-Corsproxy-Fault", fault.kind) }
         buffer.writeHeader("Vary", self.vary(for: answer, upstream: upstreamVary))

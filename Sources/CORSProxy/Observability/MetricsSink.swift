@@ -36,6 +36,9 @@ struct MetricsSink: ExchangeSink {
             route.rateLimitRemaining(in: self.metrics.registry).set(remaining)
         }
         if let code = record.curlCode { self.metrics.upstreamErrors[CurlError.Kind(code: code)]?.increment() }
+        if let limit = record.errorCode.flatMap(RateLimitKind.init(errorCode:)) {
+            self.metrics.rateLimited[limit]?.increment()
+        }
         if record.upstreamConnectionsOpened > 0 {
             self.metrics.upstreamConnectionsOpened.increment(by: Int64(record.upstreamConnectionsOpened))
         }

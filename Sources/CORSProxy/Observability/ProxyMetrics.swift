@@ -29,7 +29,8 @@ public final class ProxyMetrics: Sendable {
     let connectionsOpen: Gauge
     let upstreamErrors: [CurlError.Kind: Counter]
     let upstreamConnectionsOpened: Counter
-    let rateLimited: Counter
+    /// `corsproxy_rate_limited_total`, one series per limit that refuses.
+    let rateLimited: [RateLimitKind: Counter]
     private let reloads: (success: Counter, failure: Counter)
     private let lastReloadSuccess: Gauge
     private let tlsCertificateExpiry: Gauge
@@ -45,7 +46,11 @@ public final class ProxyMetrics: Sendable {
         }
         self.upstreamErrors = errors
         self.upstreamConnectionsOpened = registry.makeCounter(descriptor: Self.upstreamConnectionsOpenedName)
-        self.rateLimited = registry.makeCounter(descriptor: Self.rateLimitedName)
+        var limited: [RateLimitKind: Counter] = [:]
+        for limit in RateLimitKind.allCases {
+            limited[limit] = registry.makeCounter(descriptor: Self.rateLimitedName, labels: [("limit", limit.rawValue)])
+        }
+        self.rateLimited = limited
         self.reloads = (
             registry.makeCounter(descriptor: Self.reloadsName, labels: [("result", "success")]),
             registry.makeCounter(descriptor: Self.reloadsName, labels: [("result", "failure")])
@@ -160,7 +165,7 @@ extension ProxyMetrics {
     }
     static var faultsName: MetricNameDescriptor { name("corsproxy_faults_injected_total", "Injected faults, by kind.") }
     static var rateLimitedName: MetricNameDescriptor {
-        name("corsproxy_rate_limited_total", "Requests refused by the proxy's rate limits.")
+        name("corsproxy_rate_limited_total", "Requests refused by the proxy's rate limits, by limit.")
     }
     static var rateLimitRemainingName: MetricNameDescriptor {
         name(

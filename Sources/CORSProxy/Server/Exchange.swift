@@ -37,6 +37,8 @@ final class Exchange {
     var upstreamConnectionsOpened = 0
     /// The upstream's `X-Rate-Limit-Remaining`, parsed.
     var rateLimitRemaining: Double?
+    /// The token the request is budgeted under, on a route with `upstreamBudget`.
+    var budgetKey: UpstreamBudget.Key?
 
     init(id: Int, head: HTTPRequestHead, snapshot: ConfigSnapshot, cors: CORSOutcome, started: NIODeadline) {
         self.id = id

@@ -25,6 +25,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case upstreamUnreachable = "upstream_unreachable"
         case upstreamError = "upstream_error"
         case injectedFault = "injected_fault"
+        case upstreamBudgetExhausted = "upstream_budget_exhausted"
     }
 
     /// A value of the JSON body beside `error` and `message`.
@@ -36,6 +37,8 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
     private let _code: Code
     /// The status of an injected fault's answer.
     private let injectedStatus: Int?
+    /// Whole seconds for `Retry-After`, for a refusal that ends.
+    private let retryAfter: Int?
     /// What happened and what to do about it, in one sentence.
     let message: String
     /// Further fields of the JSON body, in order.
@@ -45,10 +48,12 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         _ code: Code,
         _ message: String,
         _ details: [(key: String, value: Detail)] = [],
-        injectedStatus: Int? = nil
+        injectedStatus: Int? = nil,
+        retryAfter: Int? = nil
     ) {
         self._code = code
         self.injectedStatus = injectedStatus
+        self.retryAfter = retryAfter
         self.message = message
         self.details = details
     }
@@ -67,6 +72,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case .noRoute, .notFound: .notFound
         case .upstreamTimeout: .gatewayTimeout
         case .upstreamUnreachable, .upstreamError: .badGateway
+        case .upstreamBudgetExhausted: .tooManyRequests
         case .injectedFault: HTTPResponseStatus(statusCode: self.injectedStatus ?? 503)
         }
     }
@@ -78,7 +84,8 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
     func hash(into hasher: inout Hasher) { hasher.combine(self._code) }
 
     /// The answer: the status, `{"error": code, "message": …, …details}` and the headers that go with it.
-    /// The CORS headers and `Vary` are the exchange's ``CORSOutcome``'s to add.
+    /// The CORS headers and `Vary` are the exchange's ``CORSOutcome``'s to add; a `Retry-After` of a refusal
+    /// that ends is exposed to scripts with them.
     var response: ProxyResponse {
         var headers = [
             (name: "Content-Type", value: "application/json"),
@@ -86,7 +93,12 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         ]
         if self._code == .methodNotAllowed { headers.append(("Allow", "GET, HEAD")) }
         if self._code == .injectedFault { headers.append(("Retry-After", "5")) }
-        return ProxyResponse(status: self.status, headers: headers, body: self.jsonBody, error: self)
+        var response = ProxyResponse(status: self.status, headers: headers, body: self.jsonBody, error: self)
+        if let retryAfter = self.retryAfter {
+            response.headers.append(("Retry-After", String(retryAfter)))
+            response.exposedHeaders = ["Retry-After"]
+        }
+        return response
     }
 
     private var jsonBody: ByteBuffer {
@@ -198,6 +210,37 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
             "corsproxy injected the fault \(fault) into this response (faults in the proxy config or the request)",
             [("fault", .string(fault.kind))],
             injectedStatus: status
+        )
+    }
+
+    /// A token whose upstream budget is down to the route's `upstreamBudget.minimumRemaining`: 429 until the
+    /// upstream's window resets, instead of spending the token's last requests.
+    /// - Parameters:
+    ///   - upstream: The route's upstream.
+    ///   - remaining: The requests the window has left.
+    ///   - minimumRemaining: The route's minimum.
+    ///   - resetsAt: The window's reset, Unix seconds.
+    ///   - retryAfter: Whole seconds until then, at least 1.
+    static func upstreamBudgetExhausted(
+        upstream: String,
+        remaining: Int,
+        minimumRemaining: Int,
+        resetsAt: Int64,
+        retryAfter: Int
+    ) -> ProxyError {
+        let resetAt = Date(timeIntervalSince1970: Double(resetsAt)).ISO8601Format()
+        return ProxyError(
+            .upstreamBudgetExhausted,
+            "this token has \(remaining) requests left at \(upstream), no more than the route's upstreamBudget.minimumRemaining (\(minimumRemaining)); the proxy answers 429 until the upstream's rate-limit window resets at \(resetAt)",
+            [
+                ("upstream", .string(upstream)),
+                ("remaining", .integer(Int64(remaining))),
+                ("minimumRemaining", .integer(Int64(minimumRemaining))),
+                ("reset", .integer(resetsAt)),
+                ("resetAt", .string(resetAt)),
+                ("retryAfter", .integer(Int64(retryAfter))),
+            ],
+            retryAfter: retryAfter
         )
     }
 

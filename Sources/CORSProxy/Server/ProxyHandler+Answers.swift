@@ -46,7 +46,7 @@ extension ProxyHandler {
         ResponseEncoder.writeStatusLine(version: version, status: response.status, into: &out)
         out.writeHeader("Date", self.date.value.now)
         for (name, value) in response.headers { out.writeHeader(name, value) }
-        let lines = cors.write(answer, into: &out)
+        let lines = cors.write(answer, exposing: response.exposedHeaders, into: &out)
         // No length for 1xx, 204 and 304; no body for them nor for HEAD (RFC 9110 §6.4.1, §8.6).
         if response.status.mayHaveResponseBody {
             out.writeHeader("Content-Length", String(response.body.readableBytes))

@@ -26,6 +26,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     let store: ConfigStore
     let curl: CurlLoop
     let observers: ExchangeObservers
+    /// The server's upstream budgets, shared by every connection and kept across reloads.
+    let budget: UpstreamBudget
     /// The `Date` of the proxy's own answers, shared by the event loop's connections.
     let date: NIOLoopBoundBox<HTTPDate>
     let logger: Logger
@@ -50,18 +52,21 @@ final class ProxyHandler: ChannelDuplexHandler {
     ///   - store: The config in force; each exchange pins the snapshot current when its head arrives.
     ///   - curl: The loop upstream transfers run on.
     ///   - observers: Receive one record per exchange.
+    ///   - budget: The server's upstream budgets.
     ///   - date: The event loop's `Date` cache.
     ///   - logger: For connection-level events.
     init(
         store: ConfigStore,
         curl: CurlLoop,
         observers: ExchangeObservers,
+        budget: UpstreamBudget,
         date: NIOLoopBoundBox<HTTPDate>,
         logger: Logger
     ) {
         self.store = store
         self.curl = curl
         self.observers = observers
+        self.budget = budget
         self.date = date
         self.logger = logger
         self.machine = ConnectionStateMachine(timeouts: store.current.connectionTimeouts, now: .now())
@@ -208,9 +213,11 @@ final class ProxyHandler: ChannelDuplexHandler {
             cors: cors,
             route: route,
             snapshot: snapshot,
-            clientAddress: self.clientAddress
+            clientAddress: self.clientAddress,
+            budget: self.budget
         )
         exchange.proxyBase = plan.proxyBase
+        exchange.budgetKey = plan.budgetKey
         if let delay = plan.delay {
             exchange.delayedPlan = plan
             self.machine.delay(until: context.eventLoop.now + delay)

@@ -9,6 +9,8 @@ struct ProxyResponse {
     var body: ByteBuffer
     /// The failure this answers, for the exchange's record.
     var error: ProxyError?
+    /// Headers of its own a script must be able to read (`Retry-After` of a 429), exposed with the CORS headers.
+    var exposedHeaders: [String] = []
 
     static func text(_ status: HTTPResponseStatus, _ text: String) -> ProxyResponse {
         ProxyResponse(

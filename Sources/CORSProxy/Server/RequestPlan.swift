@@ -6,8 +6,10 @@ internal import NIOHTTP1
 ///
 /// ``ProxyHandler`` makes a plan for every request head and carries it out; keeping the decisions here makes them
 /// testable and fuzzable on their own. The order of the checks is the contract: the proxy's own endpoints, the
-/// request target, `Host`, preflight, an injected answer, origin refusal, body size and route. Whatever the answer,
-/// the exchange's ``CORSOutcome`` — judged first, with its fault — decides its `Access-Control-*` headers.
+/// request target, `Host`, preflight, an injected answer, origin refusal, body size, route and the route's
+/// upstream budget. Whatever the answer, the exchange's ``CORSOutcome`` — judged first, with its fault — decides
+/// its `Access-Control-*` headers. The one state the plan touches is the ``UpstreamBudget``: a request it
+/// forwards is counted against its token's window.
 struct RequestPlan {
     enum Action {
         /// Answer with this response, as `answer` for its CORS headers; `closesConnection`: the answer comes
@@ -36,6 +38,8 @@ struct RequestPlan {
     var proxyBase = ""
     /// A `latency` fault: carry the action out this much later.
     var delay: TimeAmount?
+    /// The token a forwarded request is budgeted under: the upstream's answer updates its window.
+    var budgetKey: UpstreamBudget.Key?
 
     /// - Parameters:
     ///   - head: The request head.
@@ -43,16 +47,25 @@ struct RequestPlan {
     ///   - route: The route its path matches.
     ///   - snapshot: The config the exchange is served by.
     ///   - clientAddress: The client's IP, for `X-Forwarded-For`.
+    ///   - budget: The server's upstream budgets, checked on routes with `upstreamBudget`.
     init(
         head: HTTPRequestHead,
         cors: CORSOutcome,
         route: ProxyConfig.Route?,
         snapshot: ConfigSnapshot,
-        clientAddress: String?
+        clientAddress: String?,
+        budget: UpstreamBudget? = nil
     ) {
         self.action = .respond(.empty(.noContent), as: .local, closesConnection: false)
         if case .latency(let milliseconds) = cors.fault { self.delay = .milliseconds(Int64(milliseconds)) }
-        self.decide(head: head, cors: cors, route: route, snapshot: snapshot, clientAddress: clientAddress)
+        self.decide(
+            head: head,
+            cors: cors,
+            route: route,
+            snapshot: snapshot,
+            clientAddress: clientAddress,
+            budget: budget
+        )
     }
 
     private mutating func decide(
@@ -60,7 +73,8 @@ struct RequestPlan {
         cors: CORSOutcome,
         route: ProxyConfig.Route?,
         snapshot: ConfigSnapshot,
-        clientAddress: String?
+        clientAddress: String?,
+        budget: UpstreamBudget?
     ) {
         let uri = head.uri
         let path = uri.prefix { $0 != "?" }
@@ -120,6 +134,23 @@ struct RequestPlan {
             return
         }
         guard let route else { return self.refuse(.noRoute(path: path)) }
+        if let settings = route.upstreamBudget, let budget,
+            let key = budget.key(for: head.headers, upstream: route.upstream.origin)
+        {
+            let decision = budget.admit(key, minimumRemaining: settings.minimumRemaining)
+            if case .refuse(let remaining, let resetsAt, let retryAfter) = decision {
+                return self.refuse(
+                    .upstreamBudgetExhausted(
+                        upstream: route.upstream.description,
+                        remaining: remaining,
+                        minimumRemaining: settings.minimumRemaining,
+                        resetsAt: resetsAt,
+                        retryAfter: retryAfter
+                    )
+                )
+            }
+            self.budgetKey = key
+        }
         var query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
         let requestControl = snapshot.faults?.requestControl ?? false
         if requestControl, let all = query, FaultInjector.parameterValue(in: uri) != nil {
