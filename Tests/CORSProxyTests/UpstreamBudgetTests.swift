@@ -157,6 +157,31 @@ struct UpstreamBudgetTests {
         }
     }
 
+    @Test("a reload keeps every token's window, and a new minimumRemaining applies to it at once")
+    func survivesReload() async throws {
+        try await Self.withBudgetUpstream(limit: 5, windowSeconds: 60) { upstream in
+            let config = Self.config(upstream: upstream.url, minimumRemaining: 2)
+            try await withReloadableProxy(config) { proxy in
+                let url = proxy.running.url + "/x"
+                var statuses: [Int] = []
+                for _ in 0..<4 { statuses.append(try await Self.get(url, token: "kept").status) }
+                #expect(statuses == [200, 200, 200, 429])
+                // Another snapshot, the same budget: still refused.
+                try proxy.write(config.replacingOccurrences(of: #""allowCredentials": true"#, with: #""maxAge": 60"#))
+                let first = await proxy.reloader.reload()
+                #expect(first.outcome == .applied && first.version == 2)
+                statuses.append(try await Self.get(url, token: "kept").status)
+                // Remaining 2, minimum now 1: one more, then 429 again, from the window counted before the reloads.
+                try proxy.write(Self.config(upstream: upstream.url, minimumRemaining: 1))
+                let second = await proxy.reloader.reload()
+                #expect(second.outcome == .applied && second.version == 3)
+                for _ in 0..<2 { statuses.append(try await Self.get(url, token: "kept").status) }
+                #expect(statuses == [200, 200, 200, 429, 429, 200, 429])
+                #expect(upstream.requests(of: "Bearer kept").map(\.remaining) == [4, 3, 2, 1])
+            }
+        }
+    }
+
     /// `count` concurrent GETs with curl's `--parallel`; their statuses.
     static func parallel(_ url: String, token: String, count: Int) async throws -> [Int] {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString)")
