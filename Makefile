@@ -67,7 +67,7 @@ RELOAD_LOAD_SECONDS ?= 20
 
 # Suites whose checks are timings (a deadline, a histogram bucket, a reload or rotation within a second): beside
 # the rest of the suite on two cores they measure a starved machine, so they run after it, one test at a time.
-TIMED_SUITES = AdminDrainTests|AdminMetricsTests|HostileInputTests|RateLimitMemoryTests|RateLimitTests|ReloadTriggerTests|TLSListenerTests
+TIMED_SUITES = AdminDrainTests|AdminMetricsTests|HostileInputTests|RateLimitMemoryTests|RateLimitTests|ReloadTriggerTests|TLSListenerTests|UpstreamBudgetTests
 
 swift-test: deps
 	$(call apt_install,$(TEST_APT_PACKAGES))

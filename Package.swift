@@ -54,6 +54,7 @@ let package = Package(
             name: "CORSProxy",
             dependencies: [
                 "CurlBridge",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -12,8 +12,15 @@ extension Transfer {
         try check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
         // Send the path exactly as given: no dot-segment squashing.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_PATH_AS_IS, 1))
-        // An empty proxy string ignores http_proxy/https_proxy from the environment.
-        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, ""))
+        // Only the route's proxy, never the environment's: an empty string ignores http_proxy, https_proxy and
+        // all_proxy, and an empty no-proxy list ignores no_proxy (CURLOPT_PROXY(3), CURLOPT_NOPROXY(3)). An https
+        // upstream goes through a CONNECT tunnel, an http one as a plain forward-proxy request; the request's own
+        // headers (Authorization) are not sent in a CONNECT (CURLHEADER_SEPARATE, libcurl's default). libcurl's
+        // connection cache tells proxied connections from direct ones, so the two are never mixed up on reuse.
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, request.proxy ?? ""))
+        if request.proxy != nil {
+            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_NOPROXY, ""))
+        }
         // Bytes pass through as sent: no Content-Encoding decoding.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_CONTENT_DECODING, 0))
         if let caFile = request.caFile {

@@ -28,6 +28,9 @@ public struct TransferRequest: Sendable {
     public var isHTTP2: Bool
     /// A PEM file of CA certificates to trust for this upstream instead of the system's; `nil` for the system's.
     public var caFile: String?
+    /// An HTTP proxy, `http://host:port`, to reach the upstream through (`CONNECT` for https upstreams); `nil`
+    /// connects directly, whatever `http_proxy`, `https_proxy`, `all_proxy` or `no_proxy` say.
+    public var proxy: String?
 
     /// - Parameters:
     ///   - method: The request method, sent as is.
@@ -39,6 +42,7 @@ public struct TransferRequest: Sendable {
     ///   - stallTimeoutSeconds: Longest time the upstream may send nothing; 0 means no limit.
     ///   - isHTTP2: Speak HTTP/2 to the upstream and multiplex.
     ///   - caFile: CA certificates to trust instead of the system's.
+    ///   - proxy: The HTTP proxy to go through; `nil` for none.
     public init(
         method: String,
         url: String,
@@ -48,7 +52,8 @@ public struct TransferRequest: Sendable {
         totalTimeoutMilliseconds: Int = 0,
         stallTimeoutSeconds: Int = 0,
         isHTTP2: Bool = false,
-        caFile: String? = nil
+        caFile: String? = nil,
+        proxy: String? = nil
     ) {
         self.method = method
         self.url = url
@@ -59,5 +64,6 @@ public struct TransferRequest: Sendable {
         self.stallTimeoutSeconds = stallTimeoutSeconds
         self.isHTTP2 = isHTTP2
         self.caFile = caFile
+        self.proxy = proxy
     }
 }

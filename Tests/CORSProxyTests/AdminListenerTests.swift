@@ -155,6 +155,7 @@ struct AdminListenerTests {
         #expect(value(#"corsproxy_config_reloads_total{result="success"}"#) == 0)
         #expect(value(#"corsproxy_config_reloads_total{result="failure"}"#) == 0)
         #expect(value(#"corsproxy_rate_limited_total{limit="rate"}"#) == 0)
+        #expect(value(#"corsproxy_rate_limited_total{limit="upstream_budget"}"#) == 0)
         #expect(value("corsproxy_tls_certificate_expiry_timestamp_seconds") == 0)
         metrics.recordReload(success: false)
         metrics.recordReload(success: true, at: Date(timeIntervalSince1970: 1_800_000_000))

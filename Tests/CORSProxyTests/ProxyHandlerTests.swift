@@ -48,6 +48,7 @@ struct EmbeddedProxy {
                 limiter: RateLimiter(),
                 curl: Self.curl,
                 observers: self.observers,
+                budget: UpstreamBudget(),
                 date: date,
                 logger: Logger(label: "embedded")
             )

@@ -14,6 +14,13 @@ struct ConfigView: Encodable {
         var http2: Bool
         var caFile: String?
         var faults: [FaultRule]
+        var upstreamBudget: Budget?
+        /// `http://host:port`: the config refuses user info, so there is no password to hide.
+        var proxy: String?
+    }
+
+    struct Budget: Encodable {
+        var minimumRemaining: Int
     }
 
     struct FaultRule: Encodable {
@@ -101,7 +108,9 @@ struct ConfigView: Encodable {
                         methods: rule.methods,
                         origins: rule.origins?.map(\.source)
                     )
-                }
+                },
+                upstreamBudget: route.upstreamBudget.map { Budget(minimumRemaining: $0.minimumRemaining) },
+                proxy: route.proxy?.description
             )
         }
         let cors = config.cors

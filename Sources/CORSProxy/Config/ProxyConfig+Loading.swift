@@ -244,7 +244,10 @@ struct ConfigReader {
         var routes: [ProxyConfig.Route] = []
         for (index, item) in items.enumerated() {
             let path = "routes[\(index)]"
-            let known = ["prefix", "upstream", "stripPrefix", "forwardCookies", "http2", "caFile", "faults"]
+            let known = [
+                "prefix", "upstream", "stripPrefix", "forwardCookies", "http2", "caFile", "faults", "upstreamBudget",
+                "proxy",
+            ]
             guard let object = self.object(item, at: path, known: known) else { continue }
             var prefix: String?
             var upstream: UpstreamURL?
@@ -286,6 +289,8 @@ struct ConfigReader {
                 self.fail("\(path).caFile", "only an https upstream uses a CA file")
             }
             let faults = object["faults"].map { self.readFaultRules($0, at: "\(path).faults") } ?? []
+            let budget = object["upstreamBudget"].flatMap { self.readUpstreamBudget($0, at: "\(path).upstreamBudget") }
+            let proxy = object["proxy"].flatMap { self.readOutboundProxy($0, at: "\(path).proxy") }
             if let prefix, let upstream {
                 routes.append(
                     .init(
@@ -295,7 +300,9 @@ struct ConfigReader {
                         forwardCookies: cookies,
                         http2: http2,
                         caFile: caFile,
-                        faults: faults
+                        faults: faults,
+                        upstreamBudget: budget,
+                        proxy: proxy
                     )
                 )
             }

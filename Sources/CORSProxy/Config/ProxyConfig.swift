@@ -15,6 +15,11 @@ public struct ProxyConfig: Sendable {
         public var caFile: String?
         /// Failures to inject on this route's requests; the first rule that matches a request applies.
         public var faults: [FaultRule] = []
+        /// Answer 429 locally once a token's upstream budget is down to its minimum; `nil`: no budget check.
+        public var upstreamBudget: UpstreamBudgetSettings?
+        /// The outbound HTTP proxy libcurl reaches this upstream through; `nil`: direct, whatever the environment
+        /// says.
+        public var proxy: OutboundProxyURL?
     }
 
     /// One `routes[].faults[]` rule: inject `fault` into a share `rate` of the requests it matches.

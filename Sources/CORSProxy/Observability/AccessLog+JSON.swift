@@ -56,7 +56,7 @@ extension AccessLog {
         line.add("curlCode", record.curlCode)
         line.add("error", record.errorCode)
         if let limit = record.limit {
-            line.add("limit", limit.name)
+            line.add("limit", limit.kind.rawValue)
             line.add("retryAfter", limit.retryAfter)
         }
         line.add("note", record.note)

@@ -52,7 +52,7 @@ extension AccessLog {
         }
         if let limit = record.limit {
             line.append(" ")
-            paint.write("limit=\(limit.name) retry-after=\(limit.retryAfter)s", .yellow, into: &line)
+            paint.write("limit=\(limit.kind.rawValue) retry-after=\(limit.retryAfter)s", .yellow, into: &line)
         }
         if let note = record.note {
             line.append(" (")

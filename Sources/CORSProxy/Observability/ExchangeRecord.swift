@@ -45,8 +45,8 @@ struct ExchangeRecord: Sendable {
     let upstreamConnectionsOpened: Int
     /// The upstream response's `X-Rate-Limit-Remaining`, when it carried a number.
     let rateLimitRemaining: Double?
-    /// The proxy's limit that refused the exchange (`rate`) and the `Retry-After` it sent.
-    let limit: (name: String, retryAfter: Int)?
+    /// The proxy's limit that refused the exchange and the `Retry-After` it sent.
+    let limit: (kind: RateLimitKind, retryAfter: Int)?
     let clientAddress: String?
     /// The version of the config snapshot that served it (1 at start, one more per applied reload).
     let configVersion: Int
@@ -74,7 +74,7 @@ struct ExchangeRecord: Sendable {
         curlCode: Int?,
         upstreamConnectionsOpened: Int,
         rateLimitRemaining: Double?,
-        limit: (name: String, retryAfter: Int)?,
+        limit: (kind: RateLimitKind, retryAfter: Int)?,
         clientAddress: String?,
         configVersion: Int,
         note: String?

@@ -40,7 +40,7 @@ struct MetricsSink: ExchangeSink {
             self.metrics.upstreamConnectionsOpened.increment(by: Int64(record.upstreamConnectionsOpened))
         }
         if let fault = record.cors.fault { cache.fault(fault.kind, in: self.metrics.registry).increment() }
-        if let limit = record.limit { self.metrics.rateLimited[limit.name]?.increment() }
+        if let limit = record.limit { self.metrics.rateLimited[limit.kind]?.increment() }
     }
 }
 

@@ -18,9 +18,6 @@ public final class ProxyMetrics: Sendable {
     /// Where every series lives; render it with `emit(into:)`.
     public let registry: PrometheusCollectorRegistry
 
-    /// The proxy's own limits that refuse requests with 429: `rate` is `limits.rateLimit`.
-    static let limitNames = ["rate"]
-
     /// Histogram buckets for request and upstream durations: 1 ms to 30 s, what a proxy in front of an API sees.
     static let durationBuckets: [Duration] = [
         .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -32,8 +29,8 @@ public final class ProxyMetrics: Sendable {
     let connectionsOpen: Gauge
     let upstreamErrors: [CurlError.Kind: Counter]
     let upstreamConnectionsOpened: Counter
-    /// `corsproxy_rate_limited_total` by `limit`, one of ``limitNames``.
-    let rateLimited: [String: Counter]
+    /// `corsproxy_rate_limited_total`, one series per limit that refuses.
+    let rateLimited: [RateLimitKind: Counter]
     private let reloads: (success: Counter, failure: Counter)
     private let lastReloadSuccess: Gauge
     private let tlsCertificateExpiry: Gauge
@@ -49,11 +46,11 @@ public final class ProxyMetrics: Sendable {
         }
         self.upstreamErrors = errors
         self.upstreamConnectionsOpened = registry.makeCounter(descriptor: Self.upstreamConnectionsOpenedName)
-        self.rateLimited = Dictionary(
-            uniqueKeysWithValues: Self.limitNames.map { name in
-                (name, registry.makeCounter(descriptor: Self.rateLimitedName, labels: [("limit", name)]))
-            }
-        )
+        var limited: [RateLimitKind: Counter] = [:]
+        for limit in RateLimitKind.allCases {
+            limited[limit] = registry.makeCounter(descriptor: Self.rateLimitedName, labels: [("limit", limit.rawValue)])
+        }
+        self.rateLimited = limited
         self.reloads = (
             registry.makeCounter(descriptor: Self.reloadsName, labels: [("result", "success")]),
             registry.makeCounter(descriptor: Self.reloadsName, labels: [("result", "failure")])

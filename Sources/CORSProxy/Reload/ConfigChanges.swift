@@ -133,6 +133,8 @@ struct ConfigChanges: Sendable, Hashable {
         Key(path: "http2") { "\($0.http2)" },
         Key(path: "caFile") { $0.caFile ?? "none" },
         Key(path: "faults") { list($0.faults.map(describe)) },
+        Key(path: "upstreamBudget.minimumRemaining") { $0.upstreamBudget.map { "\($0.minimumRemaining)" } ?? "none" },
+        Key(path: "proxy") { $0.proxy?.description ?? "none" },
     ]
 
     private static func list(_ items: [String]) -> String {

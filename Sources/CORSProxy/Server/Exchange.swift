@@ -39,6 +39,8 @@ final class Exchange {
     var rateLimitRemaining: Double?
     /// The client's address (``ForwardedChain/client``).
     var clientAddress: String?
+    /// The token the request is budgeted under, on a route with `upstreamBudget`.
+    var budgetKey: UpstreamBudget.Key?
 
     init(id: Int, head: HTTPRequestHead, snapshot: ConfigSnapshot, cors: CORSOutcome, started: NIODeadline) {
         self.id = id

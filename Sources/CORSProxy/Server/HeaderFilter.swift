@@ -110,8 +110,11 @@ enum HeaderFilter {
         /// The distinct `Content-Length` values: more than one, or one that is not a number, makes the framing
         /// unknowable. Empty when `Transfer-Encoding` overrides them.
         var contentLengths: [String] = []
-        /// `X-Rate-Limit-Remaining` as a number, for the metrics (the line itself passes unchanged).
+        /// `X-Rate-Limit-Remaining` as a number, for the metrics and the upstream budget (the line itself passes
+        /// unchanged).
         var rateLimitRemaining: Double?
+        /// `X-Rate-Limit-Reset` when it is whole Unix seconds, for the upstream budget (the line passes unchanged).
+        var rateLimitReset: Int64?
     }
 
     /// Writes the upstream response header lines a client may see into `out`, before the proxy adds its own CORS
@@ -162,6 +165,10 @@ enum HeaderFilter {
                     out.writeStaticString("\r\n")
                 case .xRateLimitRemaining:
                     result.rateLimitRemaining = Double(text(field.value))
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
+                case .xRateLimitReset:
+                    let value = text(field.value)
+                    result.rateLimitReset = ASCII.isDecimal(value.utf8) ? Int64(value) : nil
                     out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
                 case .contentLength:
                     let value = text(field.value)

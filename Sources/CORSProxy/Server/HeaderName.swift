@@ -24,6 +24,8 @@ enum HeaderName: Equatable {
     case link
     /// The upstream's remaining rate-limit budget (Procore's and others' `X-Rate-Limit-Remaining`).
     case xRateLimitRemaining
+    /// When that budget's window resets, in Unix seconds (`X-Rate-Limit-Reset`).
+    case xRateLimitReset
     /// Any `Access-Control-*` header.
     case accessControl
     case other
@@ -38,7 +40,7 @@ enum HeaderName: Equatable {
             ("set-cookie", .setCookie), ("x-forwarded-for", .xForwardedFor), ("x-forwarded-proto", .xForwardedProto),
             ("x-forwarded-host", .xForwardedHost), ("forwarded", .forwarded), ("vary", .vary), ("location", .location),
             ("content-location", .contentLocation), ("link", .link), ("x-corsproxy-fault", .xCorsproxyFault),
-            ("x-rate-limit-remaining", .xRateLimitRemaining),
+            ("x-rate-limit-remaining", .xRateLimitRemaining), ("x-rate-limit-reset", .xRateLimitReset),
         ] as [(String, HeaderName)]).map { (Array($0.0.utf8), $0.1) }
     private static let accessControlPrefix = Array("access-control-".utf8)
 

@@ -26,6 +26,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case upstreamError = "upstream_error"
         case injectedFault = "injected_fault"
         case rateLimited = "rate_limited"
+        case upstreamBudgetExhausted = "upstream_budget_exhausted"
     }
 
     /// A value of the JSON body beside `error` and `message`.
@@ -37,8 +38,8 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
     private let _code: Code
     /// The status of an injected fault's answer.
     private let injectedStatus: Int?
-    /// The limit that refused the request (`rate`: `limits.rateLimit`) and its `Retry-After` in seconds.
-    let limit: (name: String, retryAfter: Int)?
+    /// The limit that refused the request, and its `Retry-After` in whole seconds.
+    let limit: (kind: RateLimitKind, retryAfter: Int)?
     /// What happened and what to do about it, in one sentence.
     let message: String
     /// Further fields of the JSON body, in order.
@@ -49,7 +50,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         _ message: String,
         _ details: [(key: String, value: Detail)] = [],
         injectedStatus: Int? = nil,
-        limit: (name: String, retryAfter: Int)? = nil
+        limit: (kind: RateLimitKind, retryAfter: Int)? = nil
     ) {
         self._code = code
         self.injectedStatus = injectedStatus
@@ -72,6 +73,7 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
         case .noRoute, .notFound: .notFound
         case .upstreamTimeout: .gatewayTimeout
         case .upstreamUnreachable, .upstreamError: .badGateway
+        case .upstreamBudgetExhausted: .tooManyRequests
         case .injectedFault: HTTPResponseStatus(statusCode: self.injectedStatus ?? 503)
         case .rateLimited: .tooManyRequests
         }
@@ -84,7 +86,8 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
     func hash(into hasher: inout Hasher) { hasher.combine(self._code) }
 
     /// The answer: the status, `{"error": code, "message": …, …details}` and the headers that go with it.
-    /// The CORS headers and `Vary` are the exchange's ``CORSOutcome``'s to add.
+    /// The CORS headers and `Vary` are the exchange's ``CORSOutcome``'s to add; a `Retry-After` of a refusal
+    /// that ends is exposed to scripts with them.
     var response: ProxyResponse {
         var headers = [
             (name: "Content-Type", value: "application/json"),
@@ -215,7 +218,38 @@ struct ProxyError: Error, Hashable, CustomStringConvertible {
             .rateLimited,
             "over limits.rateLimit (\(ConfigReader.format(rateLimit.rate)) requests per second per \(key), bursts of \(rateLimit.burst)); retry after \(retryAfter) s",
             [("limit", .string("rate")), ("retryAfter", .integer(Int64(retryAfter)))],
-            limit: ("rate", retryAfter)
+            limit: (.rate, retryAfter)
+        )
+    }
+
+    /// A token whose upstream budget is down to the route's `upstreamBudget.minimumRemaining`: 429 until the
+    /// upstream's window resets, instead of spending the token's last requests.
+    /// - Parameters:
+    ///   - upstream: The route's upstream.
+    ///   - remaining: The requests the window has left.
+    ///   - minimumRemaining: The route's minimum.
+    ///   - resetsAt: The window's reset, Unix seconds.
+    ///   - retryAfter: Whole seconds until then, at least 1.
+    static func upstreamBudgetExhausted(
+        upstream: String,
+        remaining: Int,
+        minimumRemaining: Int,
+        resetsAt: Int64,
+        retryAfter: Int
+    ) -> ProxyError {
+        let resetAt = Date(timeIntervalSince1970: Double(resetsAt)).ISO8601Format()
+        return ProxyError(
+            .upstreamBudgetExhausted,
+            "this token has \(remaining) requests left at \(upstream), no more than the route's upstreamBudget.minimumRemaining (\(minimumRemaining)); the proxy answers 429 until the upstream's rate-limit window resets at \(resetAt)",
+            [
+                ("upstream", .string(upstream)),
+                ("remaining", .integer(Int64(remaining))),
+                ("minimumRemaining", .integer(Int64(minimumRemaining))),
+                ("reset", .integer(resetsAt)),
+                ("resetAt", .string(resetAt)),
+                ("retryAfter", .integer(Int64(retryAfter))),
+            ],
+            limit: (.upstreamBudget, retryAfter)
         )
     }
 

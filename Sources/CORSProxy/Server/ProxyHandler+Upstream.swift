@@ -77,6 +77,12 @@ extension ProxyHandler {
             kind == .link
                 ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
+        // The upstream counted this request whatever follows, so its word on the budget is taken first.
+        if let key = exchange.budgetKey, let remaining = found.rateLimitRemaining.flatMap({ Int(exactly: $0) }),
+            remaining >= 0
+        {
+            self.budget.observe(key, remaining: remaining, reset: found.rateLimitReset)
+        }
         guard found.contentLengths.count <= 1, found.contentLengths.allSatisfy({ ASCII.isDecimal($0.utf8) }) else {
             exchange.transfer?.cancel()
             exchange.transfer = nil

@@ -28,6 +28,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     let limiter: RateLimiter
     let curl: CurlLoop
     let observers: ExchangeObservers
+    /// The server's upstream budgets, shared by every connection and kept across reloads.
+    let budget: UpstreamBudget
     /// The `Date` of the proxy's own answers, shared by the event loop's connections.
     let date: NIOLoopBoundBox<HTTPDate>
     let logger: Logger
@@ -57,6 +59,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     ///   - limiter: The instance's rate-limit buckets.
     ///   - curl: The loop upstream transfers run on.
     ///   - observers: Receive one record per exchange.
+    ///   - budget: The server's upstream budgets.
     ///   - date: The event loop's `Date` cache.
     ///   - logger: For connection-level events.
     init(
@@ -64,6 +67,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         limiter: RateLimiter,
         curl: CurlLoop,
         observers: ExchangeObservers,
+        budget: UpstreamBudget,
         date: NIOLoopBoundBox<HTTPDate>,
         logger: Logger
     ) {
@@ -71,6 +75,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         self.limiter = limiter
         self.curl = curl
         self.observers = observers
+        self.budget = budget
         self.date = date
         self.logger = logger
         self.machine = ConnectionStateMachine(timeouts: store.current.connectionTimeouts, now: .now())
@@ -220,9 +225,11 @@ final class ProxyHandler: ChannelDuplexHandler {
             route: route,
             snapshot: snapshot,
             chain: chain,
-            limiter: self.limiter
+            limiter: self.limiter,
+            budget: self.budget
         )
         exchange.proxyBase = plan.proxyBase
+        exchange.budgetKey = plan.budgetKey
         if let delay = plan.delay {
             exchange.delayedPlan = plan
             self.machine.delay(until: context.eventLoop.now + delay)

@@ -24,6 +24,8 @@ public final class ProxyServer: Service, Sendable {
     /// count) and its `Date` cache.
     private let loops: [ObjectIdentifier: (curl: CurlLoop, date: NIOLoopBoundBox<HTTPDate>)]
     let observers: ExchangeObservers
+    /// Each token's upstream budget: one for the server's life, so it survives reloads.
+    let budget = UpstreamBudget()
     /// Turns 503 on `/readyz` when the drain begins.
     let readiness = Readiness()
     private let logger: Logger
@@ -158,6 +160,7 @@ public final class ProxyServer: Service, Sendable {
                             limiter: self.limiter,
                             curl: loop.curl,
                             observers: self.observers,
+                            budget: self.budget,
                             date: loop.date,
                             logger: self.logger
                         )

@@ -6,10 +6,12 @@ internal import NIOHTTP1
 ///
 /// ``ProxyHandler`` makes a plan for every request head and carries it out; keeping the decisions here makes them
 /// testable and fuzzable on their own. The order of the checks is the contract: the proxy's own endpoints, the
-/// request target, `Host`, preflight, an injected answer, origin refusal, the rate limit, body size and route. So
-/// preflights, the proxy's endpoints and refused origins spend no token; the rate limiter is the one input with
-/// state, shared by the instance and read here only when the checks before it passed. Whatever the answer,
-/// the exchange's ``CORSOutcome`` — judged first, with its fault — decides its `Access-Control-*` headers.
+/// request target, `Host`, preflight, an injected answer, origin refusal, the rate limit, body size, route and the
+/// route's upstream budget. So preflights, the proxy's endpoints and refused origins spend no token. The plan's
+/// two inputs with state are shared by the instance and read only when the checks before them passed: the
+/// ``RateLimiter``, and the ``UpstreamBudget``, which counts a request it forwards against its token's window.
+/// Whatever the answer, the exchange's ``CORSOutcome`` — judged first, with its fault — decides its
+/// `Access-Control-*` headers.
 struct RequestPlan {
     enum Action {
         /// Answer with this response, as `answer` for its CORS headers; `closesConnection`: the answer comes
@@ -38,6 +40,8 @@ struct RequestPlan {
     var proxyBase = ""
     /// A `latency` fault: carry the action out this much later.
     var delay: TimeAmount?
+    /// The token a forwarded request is budgeted under: the upstream's answer updates its window.
+    var budgetKey: UpstreamBudget.Key?
 
     /// - Parameters:
     ///   - head: The request head.
@@ -46,17 +50,27 @@ struct RequestPlan {
     ///   - snapshot: The config the exchange is served by.
     ///   - chain: The client and the hops it came through, for the rate limit's key and the forwarding headers.
     ///   - limiter: The instance's buckets for `limits.rateLimit`.
+    ///   - budget: The server's upstream budgets, checked on routes with `upstreamBudget`.
     init(
         head: HTTPRequestHead,
         cors: CORSOutcome,
         route: ProxyConfig.Route?,
         snapshot: ConfigSnapshot,
         chain: ForwardedChain?,
-        limiter: RateLimiter? = nil
+        limiter: RateLimiter? = nil,
+        budget: UpstreamBudget? = nil
     ) {
         self.action = .respond(.empty(.noContent), as: .local, closesConnection: false)
         if case .latency(let milliseconds) = cors.fault { self.delay = .milliseconds(Int64(milliseconds)) }
-        self.decide(head: head, cors: cors, route: route, snapshot: snapshot, chain: chain, limiter: limiter)
+        self.decide(
+            head: head,
+            cors: cors,
+            route: route,
+            snapshot: snapshot,
+            chain: chain,
+            limiter: limiter,
+            budget: budget
+        )
     }
 
     private mutating func decide(
@@ -65,7 +79,8 @@ struct RequestPlan {
         route: ProxyConfig.Route?,
         snapshot: ConfigSnapshot,
         chain: ForwardedChain?,
-        limiter: RateLimiter?
+        limiter: RateLimiter?,
+        budget: UpstreamBudget?
     ) {
         let uri = head.uri
         let path = uri.prefix { $0 != "?" }
@@ -126,9 +141,7 @@ struct RequestPlan {
             let origin = rateLimit.key == .origin ? head.headers.first(name: "origin") : nil
             let key = origin.map { RateLimiter.Key.origin($0) } ?? client
             if let retryAfter = limiter.take(key, limit: rateLimit, version: snapshot.version).retryAfterSeconds {
-                let error = ProxyError.rateLimited(rateLimit, retryAfter: retryAfter)
-                self.action = .respond(error.response, as: .limited, closesConnection: false)
-                return
+                return self.refuse(.rateLimited(rateLimit, retryAfter: retryAfter))
             }
         }
         let limit = config.limits.maxBodyBytes
@@ -137,6 +150,23 @@ struct RequestPlan {
             return
         }
         guard let route else { return self.refuse(.noRoute(path: path)) }
+        if let settings = route.upstreamBudget, let budget,
+            let key = budget.key(for: head.headers, upstream: route.upstream.origin)
+        {
+            let decision = budget.admit(key, minimumRemaining: settings.minimumRemaining)
+            if case .refuse(let remaining, let resetsAt, let retryAfter) = decision {
+                return self.refuse(
+                    .upstreamBudgetExhausted(
+                        upstream: route.upstream.description,
+                        remaining: remaining,
+                        minimumRemaining: settings.minimumRemaining,
+                        resetsAt: resetsAt,
+                        retryAfter: retryAfter
+                    )
+                )
+            }
+            self.budgetKey = key
+        }
         var query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
         let requestControl = snapshot.faults?.requestControl ?? false
         if requestControl, let all = query, FaultInjector.parameterValue(in: uri) != nil {
@@ -160,7 +190,8 @@ struct RequestPlan {
             totalTimeoutMilliseconds: snapshot.totalTimeoutMilliseconds,
             stallTimeoutSeconds: snapshot.stallTimeoutSeconds,
             isHTTP2: route.http2,
-            caFile: route.caFile
+            caFile: route.caFile,
+            proxy: route.proxy?.description
         )
         self.action = .forward(route, request)
     }
@@ -169,8 +200,9 @@ struct RequestPlan {
         self.action = .respond(response, as: .local, closesConnection: false)
     }
 
+    /// Answers with the proxy's error; a limit's refusal also exposes its `Retry-After` (``CORSOutcome/Answer/limited``).
     private mutating func refuse(_ error: ProxyError) {
-        self.answer(error.response)
+        self.action = .respond(error.response, as: error.limit == nil ? .local : .limited, closesConnection: false)
     }
 
     /// How the request body is framed upstream: chunked stays chunked, a length stays a length; a `POST`,

@@ -146,10 +146,16 @@ func withProxyProcess<T>(
     configJSON: String,
     arguments: [String] = [],
     hasAdminListener: Bool = false,
+    environment: [String: String] = [:],
     _ body: (ProxyProcess) async throws -> T
 ) async throws -> T {
     try await withStartedProxyProcess(
-        try await ProxyProcess.start(configJSON: configJSON, arguments: arguments, hasAdminListener: hasAdminListener),
+        try await ProxyProcess.start(
+            configJSON: configJSON,
+            arguments: arguments,
+            hasAdminListener: hasAdminListener,
+            environment: environment
+        ),
         body
     )
 }
@@ -212,26 +218,37 @@ final class ProxyProcess: Sendable {
     }
 
     /// Writes `configJSON` to a file and runs `corsproxy serve --config FILE --listen 127.0.0.1:0`; returns once
-    /// the ready line names the port (and, with `hasAdminListener`, the admin ready line after it).
+    /// the ready line names the port (and, with `hasAdminListener`, the admin ready line after it); `environment`
+    /// is added to the test's own.
     static func start(
         configJSON: String,
         arguments: [String] = [],
-        hasAdminListener: Bool = false
+        hasAdminListener: Bool = false,
+        environment: [String: String] = [:]
     ) async throws -> ProxyProcess {
         let configPath = FileManager.default.temporaryDirectory.appendingPathComponent(
             "corsproxy-\(UUID().uuidString).json"
         ).path
         try Data(configJSON.utf8).write(to: URL(fileURLWithPath: configPath))
-        return try await self.start(configPath: configPath, arguments: arguments, hasAdminListener: hasAdminListener)
+        return try await self.start(
+            configPath: configPath,
+            arguments: arguments,
+            hasAdminListener: hasAdminListener,
+            environment: environment
+        )
     }
 
     /// Runs `corsproxy serve --config configPath --listen 127.0.0.1:0` on a config file already written.
     static func start(
         configPath: String,
         arguments: [String] = [],
-        hasAdminListener: Bool = false
+        hasAdminListener: Bool = false,
+        environment: [String: String] = [:]
     ) async throws -> ProxyProcess {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
         process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + arguments
         let out = Pipe()
