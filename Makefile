@@ -29,7 +29,7 @@ FUZZ_SECONDS ?= 30
 # What `make format` rewrites and `make format-check` lints, with the root .swift-format (SwiftNIO's).
 FORMAT_PATHS = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
 
-.PHONY: run test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak \
+.PHONY: run demo test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak \
 	tsan fuzz-smoke format format-check dist deploy-deps deploy-test
 
 deps:
@@ -57,6 +57,12 @@ release: deps
 
 run: release
 	.build/release/corsproxy serve --config $(CONFIG)
+
+# Offline, nothing to configure: a Procore stand-in, the proxy in front of it and the example SPA on loopback ports
+# 8790-8794 (e.g. make demo DEMO_ARGS="--port 9100"); Ctrl-C stops it.
+DEMO_ARGS ?=
+demo: build
+	.build/debug/corsproxy demo $(DEMO_ARGS)
 
 # Everything: the Swift suites (unit, integration, command line), the browser suite, then the deploy suite.
 test: swift-test browser-test deploy-test

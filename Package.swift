@@ -69,12 +69,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Procore stand-in `corsproxy demo` runs (and the tests use): two small NIO servers, no CORS headers.
+        .target(
+            name: "ProcoreStandIn",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The example SPA compiled in: Resources/ links to Examples/implicit-grant-spa/, embedded as byte arrays
+        // (no bundle to ship beside a static binary).
+        .target(
+            name: "DemoSPA",
+            resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/app.js")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "corsproxy",
             dependencies: [
                 "CORSProxy",
                 "CurlBridge",
+                "DemoSPA",
+                "ProcoreStandIn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -96,6 +120,8 @@ let package = Package(
             dependencies: [
                 "CORSProxy",
                 "CurlBridge",
+                "DemoSPA",
+                "ProcoreStandIn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -12,11 +12,12 @@ struct CorsProxyCommand: AsyncParsableCommand {
             route's upstream, and returns the answer with the Access-Control-* headers a whitelisted origin \
             would get.
 
-            Start with `corsproxy validate`, then `corsproxy serve`. The default ./proxy.json is a local dev \
+            New here? `corsproxy demo` runs everything offline: a Procore stand-in, the proxy and an example SPA. \
+            Then `corsproxy validate` and `corsproxy serve`. The default ./proxy.json is a local dev \
             proxy for the Procore sandbox: point your SPA at http://127.0.0.1:8787 instead of \
             https://sandbox.procore.com. `corsproxy doctor` shows what a browser would make of any URL.
             """,
-        subcommands: [Serve.self, Validate.self, Doctor.self],
+        subcommands: [Serve.self, Validate.self, Doctor.self, Demo.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -1,0 +1,1 @@
+../../../Examples/implicit-grant-spa/app.js
