@@ -39,6 +39,8 @@ final class Exchange {
     var rateLimitRemaining: Double?
     /// The client's address (``ForwardedChain/client``).
     var clientAddress: String?
+    /// The response head as written, kept only while an inspector is attached.
+    var responseHead: ByteBuffer?
 
     init(id: Int, head: HTTPRequestHead, snapshot: ConfigSnapshot, cors: CORSOutcome, started: NIODeadline) {
         self.id = id
@@ -95,7 +97,8 @@ final class Exchange {
             limit: self.error?.limit,
             clientAddress: self.clientAddress,
             configVersion: self.snapshot.version,
-            note: note
+            note: note,
+            responseHead: self.responseHead
         )
     }
 }
