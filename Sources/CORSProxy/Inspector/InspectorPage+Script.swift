@@ -49,8 +49,8 @@ extension InspectorPage {
               el("td", { class: "origin", text: event.origin || "—" }),
               el("td", {}, el("span", { class: "badge " + event.cors, text: event.cors })),
               el("td", { class: "status-" + String(event.status)[0], text: String(event.status) }),
-              el("td", { class: "num", text: event.durationMs.toFixed(1) + " ms" }),
-              el("td", {}, event.fault ? el("span", { class: "badge fault", text: event.fault }) : null)
+              el("td", { class: "num duration", text: event.durationMs.toFixed(1) + " ms" }),
+              el("td", { class: "fault" }, event.fault ? el("span", { class: "badge fault", text: event.fault }) : null)
             );
             tr.hidden = !matches(event);
             tr.addEventListener("click", () => open(tr));
@@ -86,6 +86,7 @@ extension InspectorPage {
               last.remove();
             }
             chart.add(event);
+            chart.schedule();
             updateCount();
           }
 
@@ -258,8 +259,15 @@ extension InspectorPage {
               $("rate").textContent = (all / seconds).toFixed(all / seconds < 10 ? 1 : 0);
               $("blocked").textContent = all ? Math.round((blocked / all) * 100) + "%" : "0%";
             }
+            // Redrawn each second, and once per frame at most when exchanges arrive.
+            let pending = false;
+            function schedule() {
+              if (pending) return;
+              pending = true;
+              requestAnimationFrame(() => { pending = false; draw(); });
+            }
             setInterval(draw, 1000);
-            return { add, draw };
+            return { add, draw, schedule };
           })();
 
           const connection = $("connection");

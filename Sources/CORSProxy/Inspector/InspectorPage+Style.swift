@@ -74,7 +74,9 @@ extension InspectorPage {
           border: 1px solid var(--border); border-radius: 6px; padding: 0.2rem 0.4rem; }
         .count { margin-left: auto; color: var(--text-muted); font-size: 0.85rem; }
         .layout { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; align-items: start; }
-        .layout.open { grid-template-columns: minmax(0, 1.35fr) minmax(22rem, 1fr); }
+        .layout.open { grid-template-columns: minmax(0, 1.2fr) minmax(22rem, 1fr); }
+        .layout.open .origin, .layout.open .duration, .layout.open .fault { display: none; }
+        .layout.open td.path { max-width: 13rem; }
         .list-wrap { background: var(--surface); border: 1px solid var(--border); border-radius: 8px; overflow: auto;
           max-height: calc(100vh - 15rem); }
         table.list { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }

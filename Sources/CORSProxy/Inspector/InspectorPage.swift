@@ -50,8 +50,8 @@ enum InspectorPage {
               <table class="list" aria-label="Recent exchanges">
                 <thead><tr>
                   <th scope="col">Time</th><th scope="col">Method</th><th scope="col">Path</th>
-                  <th scope="col">Origin</th><th scope="col">CORS</th><th scope="col">Status</th>
-                  <th scope="col" class="num">Duration</th><th scope="col">Fault</th>
+                  <th scope="col" class="origin">Origin</th><th scope="col">CORS</th><th scope="col">Status</th>
+                  <th scope="col" class="num duration">Duration</th><th scope="col" class="fault">Fault</th>
                 </tr></thead>
                 <tbody id="rows"></tbody>
               </table>
