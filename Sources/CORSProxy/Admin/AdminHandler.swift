@@ -26,6 +26,9 @@ final class AdminHandler: ChannelInboundHandler {
             guard let head = self.head else { return }
             self.head = nil
             let path = head.uri.prefix { $0 != "?" }
+            if let inspector = self.source.inspector, Inspector.contains(path, base: inspector.base) {
+                return self.serve(inspector.answer(head), for: head, context: context)
+            }
             switch AdminRoute.answer(path: path, method: head.method, from: self.source) {
             case .now(let response):
                 self.write(response, for: head, context: context)
@@ -41,6 +44,28 @@ final class AdminHandler: ChannelInboundHandler {
                     }
                 }
             }
+        }
+    }
+
+    /// An inspector answer; for the event stream, its head, then ``InspectorStream`` writes the body for as
+    /// long as the connection lives (NIO's encoder frames it as chunks).
+    private func serve(_ answer: Inspector.Answer, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        switch answer {
+        case .response(let response):
+            self.write(response, for: request, context: context)
+        case .stream:
+            let head = HTTPResponseHead(
+                version: request.version,
+                status: .ok,
+                headers: HTTPHeaders(Inspector.streamHeaders)
+            )
+            context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+            guard request.method != .HEAD, let ring = self.source.inspector?.ring else {
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            let stream = InspectorStream(ring: ring) { NIOAny(HTTPServerResponsePart.body(.byteBuffer($0))) }
+            try? context.pipeline.syncOperations.addHandler(stream, position: .after(self))
         }
     }
 

@@ -30,6 +30,8 @@ enum AdminRoute: String, CaseIterable {
         let certificates: @Sendable () -> CertificateStore?
         /// Reloads the config file; `nil` when nothing watches one (an embedded server).
         let reload: (@Sendable () async -> ConfigReloader.Result)?
+        /// The inspector at `/inspector`.
+        let inspector: Inspector?
     }
 
     /// An endpoint's answer: ready now, or once an asynchronous step (a reload) has finished.

@@ -35,7 +35,8 @@ public final class AdminServer: Service, Sendable {
             observers: proxy.observers,
             readiness: proxy.readiness,
             certificates: { proxy.certificates },
-            reload: reload
+            reload: reload,
+            inspector: proxy.observers.inspector.map { Inspector(ring: $0, base: Inspector.adminBase, listen: listen) }
         )
         self.listen = listen
         self.logger = logger

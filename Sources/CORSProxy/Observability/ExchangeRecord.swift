@@ -1,11 +1,13 @@
+internal import NIOCore
 internal import NIOHTTP1
 internal import Synchronization
 
 /// One exchange, as every sink sees it: emitted once when the exchange ends, whether it completed or was
 /// aborted. The log line is formatted from it; metrics, the inspector and the fault ledger read the same value.
 ///
-/// Secrets stay out by construction: the target is redacted when read, and no header value is kept apart from
-/// the `Access-Control-*` lines the proxy wrote itself.
+/// Secrets stay out by construction: the target is redacted when read, and no header value is read out apart from
+/// the `Access-Control-*` lines the proxy wrote itself, except by the inspector, which redacts them
+/// (``InspectorDetail``). The response head is kept only while an inspector is attached.
 struct ExchangeRecord: Sendable {
     /// Unique within the process: a random prefix per process and a counter.
     let requestID: RequestID
@@ -52,6 +54,9 @@ struct ExchangeRecord: Sendable {
     let configVersion: Int
     /// Why an exchange was aborted, or what else is worth knowing.
     let note: String?
+    /// The response head as written to the client, status line to the blank line; `nil` unless an inspector is
+    /// attached (``ExchangeObservers/inspector``), or when no head was sent.
+    let responseHead: ByteBuffer?
 
     init(
         requestID: RequestID,
@@ -77,7 +82,8 @@ struct ExchangeRecord: Sendable {
         limit: (kind: RateLimitKind, retryAfter: Int)?,
         clientAddress: String?,
         configVersion: Int,
-        note: String?
+        note: String?,
+        responseHead: ByteBuffer? = nil
     ) {
         self.requestID = requestID
         self.head = head
@@ -103,6 +109,7 @@ struct ExchangeRecord: Sendable {
         self.clientAddress = clientAddress
         self.configVersion = configVersion
         self.note = note
+        self.responseHead = responseHead
     }
 
     var method: String { self.head.method.rawValue }
@@ -111,6 +118,12 @@ struct ExchangeRecord: Sendable {
     var target: String { Redaction.target(self.head.uri) }
 
     var host: String? { self.head.headers.first(name: "host") }
+
+    /// The request's headers as the client sent them, secrets included: for ``InspectorDetail``, which redacts.
+    var requestHeaders: HTTPHeaders { self.head.headers }
+
+    /// A request for the inspector on the main port (`/__corsproxy/inspector…`).
+    var isInspectorRequest: Bool { self.head.uri.utf8.starts(with: Inspector.mainPortBase.utf8) }
 
     /// `Access-Control-Request-Method` and `Access-Control-Request-Headers` of a preflight.
     var preflightRequest: (method: String, headers: [String])? { self.cors.preflightRequest }

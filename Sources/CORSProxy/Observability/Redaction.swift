@@ -32,3 +32,43 @@ enum Redaction {
         return uri[..<question] + "?" + masked.joined(separator: "&")
     }
 }
+
+extension Redaction {
+    /// A header value as the inspector shows it: credentials as their scheme and last four characters
+    /// (`Bearer …abcd`), cookie values and headers named like secrets replaced by `REDACTED`, URLs with their
+    /// secret query values redacted.
+    static func header(name: String, value: String) -> String {
+        switch name.lowercased() {
+        case "authorization", "proxy-authorization":
+            return self.credential(value)
+        case "cookie":
+            return value.split(separator: ";").map { self.maskedPair($0) }.joined(separator: "; ")
+        case "set-cookie":
+            let parts = value.split(separator: ";", maxSplits: 1)
+            return self.maskedPair(parts[0]) + (parts.count > 1 ? ";" + parts[1] : "")
+        case "referer", "location", "content-location", "link":
+            return self.target(value)
+        case let lowercased where self.secretHeaderWords.contains(where: { lowercased.contains($0) }):
+            return "REDACTED"
+        default:
+            return value
+        }
+    }
+
+    /// Words that make a header name read as a secret's (`X-Api-Key`, `X-Auth-Token`).
+    private static let secretHeaderWords = ["token", "secret", "api-key", "apikey", "password", "session"]
+
+    /// `Bearer …abcd`: the scheme and the last four characters, and those only when the credential is long
+    /// enough (12 characters) that they give nothing away.
+    static func credential(_ value: String) -> String {
+        let parts = value.split(separator: " ", maxSplits: 1)
+        let (scheme, secret) = parts.count == 2 ? (parts[0] + " ", parts[1]) : ("", parts.first ?? "")
+        return scheme + "…" + (secret.count >= 12 ? String(secret.suffix(4)) : "")
+    }
+
+    private static func maskedPair(_ pair: Substring) -> String {
+        let trimmed = pair.drop { $0 == " " }
+        guard let equals = trimmed.firstIndex(of: "=") else { return "REDACTED" }
+        return trimmed[..<equals] + "=REDACTED"
+    }
+}

@@ -41,6 +41,8 @@ final class Exchange {
     var clientAddress: String?
     /// The token the request is budgeted under, on a route with `upstreamBudget`.
     var budgetKey: UpstreamBudget.Key?
+    /// The response head as written, kept only while an inspector is attached.
+    var responseHead: ByteBuffer?
 
     init(id: Int, head: HTTPRequestHead, snapshot: ConfigSnapshot, cors: CORSOutcome, started: NIODeadline) {
         self.id = id
@@ -97,7 +99,8 @@ final class Exchange {
             limit: self.error?.limit,
             clientAddress: self.clientAddress,
             configVersion: self.snapshot.version,
-            note: note
+            note: note,
+            responseHead: self.responseHead
         )
     }
 }

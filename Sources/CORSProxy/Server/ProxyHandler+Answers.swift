@@ -7,10 +7,12 @@ internal import NIOHTTP1
 /// the one abort sequence.
 extension ProxyHandler {
     /// Writes an answer of the proxy's own as the exchange's response and ends it.
+    /// - Parameter cors: Writes the CORS headers instead of the exchange's outcome (none, for the inspector).
     func answer(
         _ response: ProxyResponse,
         as answer: CORSOutcome.Answer,
         closesConnection: Bool,
+        cors: CORSOutcome? = nil,
         context: ChannelHandlerContext
     ) {
         guard let exchange = self.exchange else { return }
@@ -18,9 +20,10 @@ extension ProxyHandler {
         exchange.corsLinesSent = self.write(
             response,
             as: answer,
-            cors: exchange.cors,
+            cors: cors ?? exchange.cors,
             head: exchange.head,
             keepsAlive: keepsAlive,
+            recordingHeadIn: exchange,
             context: context
         )
         exchange.status = Int(response.status.code)
@@ -31,6 +34,7 @@ extension ProxyHandler {
 
     /// Serializes an answer of the proxy's own: status line, `Date`, its headers, the CORS headers and `Vary`,
     /// `Content-Length` and `Connection`; then its body, unless the request was `HEAD`.
+    /// - Parameter exchange: Keeps the head written in this exchange, while an inspector is attached.
     /// - Returns: The `Access-Control-*` lines written.
     @discardableResult
     private func write(
@@ -39,6 +43,7 @@ extension ProxyHandler {
         cors: CORSOutcome,
         head: HTTPRequestHead?,
         keepsAlive: Bool,
+        recordingHeadIn exchange: Exchange? = nil,
         context: ChannelHandlerContext
     ) -> [(name: String, value: String)] {
         let version = head?.version ?? .http1_1
@@ -55,8 +60,13 @@ extension ProxyHandler {
             out.writeHeader("Connection", connection)
         }
         out.writeStaticString("\r\n")
+        let headLength = out.readableBytes
         if response.status.mayHaveResponseBody && head?.method != .HEAD {
             out.writeImmutableBuffer(response.body)
+        }
+        if let exchange, self.observers.inspector != nil {
+            // A slice of the bytes written: no copy.
+            exchange.responseHead = out.getSlice(at: out.readerIndex, length: headLength)
         }
         context.write(self.wrapOutboundOut(.serializedHead(out, isChunked: false)), promise: nil)
         return lines
@@ -115,6 +125,7 @@ extension ProxyHandler {
                     cors: exchange.cors,
                     head: exchange.head,
                     keepsAlive: false,
+                    recordingHeadIn: exchange,
                     context: context
                 )
                 exchange.status = Int(error.status.code)

@@ -108,6 +108,8 @@ extension ProxyHandler {
         if isChunked { out.writeHeader("Transfer-Encoding", "chunked") }
         out.writeStaticString("\r\n")
         exchange.status = upstream.status
+        // The buffer itself (a reference): it is not written to again.
+        if self.observers.inspector != nil { exchange.responseHead = out }
         context.write(self.wrapOutboundOut(.serializedHead(out, isChunked: isChunked)), promise: nil)
     }
 

@@ -18,7 +18,7 @@ internal import NIOHTTP1
 /// a cancelled transfer never touch the next exchange of a kept-alive connection. Back-pressure: response bytes
 /// count as consumed only when their write completes, which lets the transfer pause libcurl while the client is
 /// slow; request bodies above the transfer's high watermark hold `read()` until libcurl has drained them.
-final class ProxyHandler: ChannelDuplexHandler {
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ResponsePart
     typealias OutboundOut = ResponsePart
@@ -256,6 +256,8 @@ final class ProxyHandler: ChannelDuplexHandler {
                 body: body
             )
             self.answer(response, as: .local, closesConnection: false, context: context)
+        case .inspect:
+            self.serveInspector(context: context)
         }
     }
 

@@ -80,7 +80,12 @@ public final class ProxyServer: Service, Sendable {
         }
         self.loops = loops
         // Metrics cost a little per exchange; they are kept only when an admin listener will serve them.
-        self.observers = ExchangeObservers(sinks: sinks, metrics: config.admin.map { _ in ProxyMetrics() })
+        // The inspector's ring (and the response heads it shows) only where an inspector is served.
+        self.observers = ExchangeObservers(
+            sinks: sinks,
+            metrics: config.admin.map { _ in ProxyMetrics() },
+            inspector: Inspector.isServed(by: config) ? InspectorRing() : nil
+        )
         self.logger = logger
         self.quiesce = ServerQuiescingHelper(group: self.group)
         self.drainTimeout = drainTimeout ?? config.timeouts.drain
@@ -196,6 +201,8 @@ public final class ProxyServer: Service, Sendable {
     /// Stops accepting connections and waits until in-flight requests have finished or `drainTimeout` passed.
     public func shutdown() async {
         self.readiness.beginDrain()
+        // A live stream never ends by itself: it would hold its connection open through the drain.
+        self.observers.inspector?.closeSubscribers()
         if let watcher = self.tls.withLockedValue({ $0?.watcher }) {
             // No new connections from here on, so no handshake needs a newer certificate.
             watcher.cancel()

@@ -21,6 +21,8 @@ struct RequestPlan {
         case forward(ProxyConfig.Route, TransferRequest)
         /// Answer with one of the proxy's reports (``Endpoint``).
         case serve(Endpoint)
+        /// Answer from the inspector (``Inspector``), which checks `Host` itself.
+        case inspect
     }
 
     /// The proxy's own reports, each at `/__corsproxy/NAME`; with an admin listener configured, at `/NAME` there
@@ -85,6 +87,13 @@ struct RequestPlan {
         let uri = head.uri
         let path = uri.prefix { $0 != "?" }
         let config = snapshot.config
+        if Inspector.contains(path, base: Inspector.mainPortBase) {
+            // Here only without an admin listener and on loopback: elsewhere anyone who reaches the port would
+            // read every exchange.
+            guard Inspector.isOnMainPort(config) else { return self.refuse(.noRoute(path: path)) }
+            self.action = .inspect
+            return
+        }
         if path.utf8.starts(with: Self.endpointPrefix.utf8) {
             let name = path.dropFirst(Self.endpointPrefix.count)
             // With an admin listener the reports live there only: here they are paths like any other.

@@ -1,0 +1,95 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import CORSProxy
+
+/// The inspector's ring on its own: bounded whatever the traffic, reads from a cursor, misses counted.
+@Suite("Inspector ring")
+struct InspectorRingTests {
+    static let snapshot = ConfigSnapshot(
+        config: try! ProxyConfig.parse(
+            Data(
+                #"{"routes": [{"prefix": "/", "upstream": "http://127.0.0.1:1"}], "cors": {"allowedOrigins": ["http://localhost:3000"]}}"#
+                    .utf8
+            )
+        )
+    )
+
+    /// A finished exchange with a response head kept, as the proxy records one with an inspector attached.
+    static func record(_ index: Int) -> ExchangeRecord {
+        let head = HTTPRequestHead(
+            version: .http1_1,
+            method: .GET,
+            uri: "/items/\(index)?access_token=secret",
+            headers: [
+                "Host": "127.0.0.1:8787", "Origin": "http://localhost:3000", "Authorization": "Bearer abcdefgh12345678",
+            ]
+        )
+        let verdict = Self.snapshot.policy.judge(origin: "http://localhost:3000")
+        let cors = Self.snapshot.outcome(
+            for: head,
+            verdict: verdict,
+            origin: Origin("http://localhost:3000"),
+            route: nil
+        )
+        let exchange = Exchange(id: index, head: head, snapshot: Self.snapshot, cors: cors, started: .now())
+        exchange.status = 200
+        exchange.answer = .relayed
+        exchange.corsLinesSent = [("Access-Control-Allow-Origin", "http://localhost:3000")]
+        exchange.responseHead = ByteBuffer(
+            string:
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: s=abc; Path=/\r\nAccess-Control-Allow-Origin: http://localhost:3000\r\n\r\n"
+        )
+        return exchange.record(now: .now(), note: nil)
+    }
+
+    /// The process's resident set, in bytes.
+    static func residentBytes() -> Int {
+        let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+        let pages = Int(statm.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    @Test("100,000 exchanges: the ring holds its capacity, and memory after 100,000 is what it was after 20,000")
+    func bounded() {
+        let ring = InspectorRing(capacity: 1_000)
+        for index in 0..<20_000 { ring.record(Self.record(index)) }
+        #expect(ring.count == 1_000)
+        let after20k = Self.residentBytes()
+        for index in 20_000..<100_000 { ring.record(Self.record(index)) }
+        #expect(ring.count == 1_000)
+        let after100k = Self.residentBytes()
+        // Kept, the 80,000 records between would be about 100 MB (over 1 KB each); tests running alongside in
+        // this process move the resident set by a few MB.
+        #expect(after100k - after20k < 32 << 20, "RSS \(after20k) → \(after100k)")
+        let (entries, missed) = ring.entries(after: 0, limit: 10)
+        #expect(missed == 99_000)
+        #expect(entries.first?.sequence == 99_001)
+        #expect(ring.entries(after: 100_000, limit: 10).entries.isEmpty)
+        #expect(ring.entry(id: Self.record(0).requestID.description) == nil)
+    }
+
+    @Test("an entry is found by its request id until evicted; the detail redacts its headers")
+    func lookupAndDetail() throws {
+        let ring = InspectorRing(capacity: 2)
+        let first = Self.record(1)
+        ring.record(first)
+        let entry = try #require(ring.entry(id: first.requestID.description))
+        let detail = String(buffer: InspectorDetail.json(entry))
+        #expect(!detail.contains("abcdefgh12345678") && !detail.contains("=secret") && !detail.contains("s=abc"))
+        #expect(detail.contains("Bearer …5678") && detail.contains("s=REDACTED; Path=/"))
+        ring.record(Self.record(2))
+        ring.record(Self.record(3))
+        #expect(ring.entry(id: first.requestID.description) == nil)
+    }
+
+    @Test("credentials show their scheme and last four characters only when long enough")
+    func credentials() {
+        #expect(Redaction.credential("Bearer secret-token-1234abcd") == "Bearer …abcd")
+        #expect(Redaction.credential("Basic c2hvcnQ=") == "Basic …")
+        #expect(Redaction.header(name: "X-Api-Key", value: "k") == "REDACTED")
+        #expect(Redaction.header(name: "Cookie", value: "a=1; b=2") == "a=REDACTED; b=REDACTED")
+    }
+}
