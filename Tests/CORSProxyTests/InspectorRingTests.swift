@@ -92,4 +92,16 @@ struct InspectorRingTests {
         #expect(Redaction.header(name: "X-Api-Key", value: "k") == "REDACTED")
         #expect(Redaction.header(name: "Cookie", value: "a=1; b=2") == "a=REDACTED; b=REDACTED")
     }
+
+    @Test("an implicit grant's redirect Location keeps its token out: fragment parameters are redacted too")
+    func locationFragment() {
+        let location = "http://localhost:3000/?a=1#access_token=s3cret&token_type=bearer"
+        #expect(
+            Redaction.header(name: "Location", value: location)
+                == "http://localhost:3000/?a=1#access_token=REDACTED&token_type=bearer"
+        )
+        #expect(Redaction.target("/cb#state=x&code=abc") == "/cb#state=x&code=REDACTED")
+        #expect(Redaction.target("/me?page=2&token=t#x") == "/me?page=2&token=REDACTED#x")
+        #expect(Redaction.target("/me?page=2") == "/me?page=2")
+    }
 }

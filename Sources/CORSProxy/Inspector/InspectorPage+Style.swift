@@ -76,7 +76,6 @@ extension InspectorPage {
         .layout { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; align-items: start; }
         .layout.open { grid-template-columns: minmax(0, 1.2fr) minmax(22rem, 1fr); }
         .layout.open .origin, .layout.open .duration, .layout.open .fault { display: none; }
-        .layout.open td.path { max-width: 13rem; }
         .list-wrap { background: var(--surface); border: 1px solid var(--border); border-radius: 8px; overflow: auto;
           max-height: calc(100vh - 15rem); }
         table.list { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
@@ -84,8 +83,10 @@ extension InspectorPage {
           color: var(--text-muted); font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.04em;
           padding: 0.5rem 0.75rem; border-bottom: 1px solid var(--border); }
         .list td { padding: 0.42rem 0.75rem; border-bottom: 1px solid var(--border); white-space: nowrap; }
-        .list td.path { font-family: var(--mono); font-size: 0.85rem; max-width: 26rem; overflow: hidden;
-          text-overflow: ellipsis; }
+        /* The path takes the width the other columns leave (max-width 0 lets the table shrink it): the list
+           fits its box, closed or beside the detail, and scrolls sideways only below 8rem of path. */
+        .list td.path { font-family: var(--mono); font-size: 0.85rem; width: 100%; max-width: 0; min-width: 8rem;
+          overflow: hidden; text-overflow: ellipsis; }
         .list td.origin { color: var(--text-muted); max-width: 14rem; overflow: hidden; text-overflow: ellipsis; }
         .list .num { text-align: right; }
         .list tbody tr { cursor: pointer; }

@@ -5,7 +5,6 @@ enum Redaction {
         "access_token", "refresh_token", "id_token", "token", "code", "client_secret", "password", "assertion",
     ]
 
-    /// The request target with secret query values replaced by `REDACTED`.
     /// Whether a query has a `NAME=` whose name could be secret: some `=` preceded by one of the names' last
     /// letters. A cheap filter: ``target(_:)`` checks the names exactly when it passes.
     private static func mayHoldSecret(_ query: Substring.UTF8View) -> Bool {
@@ -19,17 +18,32 @@ enum Redaction {
 
     private static let lastLetters = Set(Self.secretParameters.compactMap { $0.utf8.last })
 
+    /// `uri` with secret query values, and secret fragment parameters (an implicit grant's redirect
+    /// `Location`: `#access_token=…`), replaced by `REDACTED`.
     static func target(_ uri: String) -> String {
-        // Most targets have no query, or none with a secret: byte scans, no copy.
-        guard let question = uri.utf8.firstIndex(of: UInt8(ascii: "?")), Self.mayHoldSecret(uri.utf8[question...])
+        // Most targets have no query or fragment, or none with a secret: byte scans, no copy.
+        guard
+            let start = uri.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }),
+            Self.mayHoldSecret(uri.utf8[start...])
         else { return uri }
-        let query = uri[uri.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
-        let masked = query.map { pair -> String in
+        let hash = uri.firstIndex(of: "#")
+        let beforeHash = uri[..<(hash ?? uri.endIndex)]
+        var result = String(beforeHash)
+        if let question = beforeHash.firstIndex(of: "?") {
+            result = beforeHash[..<question] + "?" + self.masked(beforeHash[beforeHash.index(after: question)...])
+        }
+        if let hash { result += "#" + self.masked(uri[uri.index(after: hash)...]) }
+        return result
+    }
+
+    /// `name=value&…` with the values of ``secretParameters`` replaced by `REDACTED`.
+    private static func masked(_ pairs: Substring) -> String {
+        pairs.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
             guard let equals = pair.firstIndex(of: "=") else { return String(pair) }
             let name = pair[..<equals].lowercased()
             return self.secretParameters.contains(name) ? "\(pair[..<equals])=REDACTED" : String(pair)
         }
-        return uri[..<question] + "?" + masked.joined(separator: "&")
+        .joined(separator: "&")
     }
 }
 
