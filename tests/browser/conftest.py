@@ -292,7 +292,14 @@ class Proxy:
         return match.group(1)
 
     def log(self) -> str:
+        """The log as written so far. The access log reaches the file up to 10 ms after its exchange (the writer
+        lets lines gather), so this first waits until the file has not grown for 50 ms (2 s at most)."""
         self._log.flush()
+        deadline = time.monotonic() + 2
+        size = -1
+        while size != self.log_path.stat().st_size and time.monotonic() < deadline:
+            size = self.log_path.stat().st_size
+            time.sleep(0.05)
         return self.log_path.read_text(errors="replace")
 
     def log_mark(self) -> int:
