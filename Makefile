@@ -71,9 +71,10 @@ test: swift-test browser-test deploy-test
 TEST_APT_PACKAGES = wrk
 RELOAD_LOAD_SECONDS ?= 20
 
-# Suites whose checks are timings (a deadline, a histogram bucket, a reload or rotation within a second): beside
-# the rest of the suite on two cores they measure a starved machine, so they run after it, one test at a time.
-TIMED_SUITES = AdminDrainTests|AdminMetricsTests|HostileInputTests|RateLimitMemoryTests|RateLimitTests|ReloadTriggerTests|TLSListenerTests|UpstreamBudgetTests
+# Suites whose checks are timings (a deadline, a histogram bucket, a reload or rotation within a second) or the test
+# process's own memory (the rate limiter's keys, the inspector ring): beside the rest of the suite on two cores they
+# measure a starved machine or other tests' allocations, so they run after it, one test at a time.
+TIMED_SUITES = AdminDrainTests|AdminMetricsTests|HostileInputTests|InspectorRingMemoryTests|RateLimitMemoryTests|RateLimitTests|ReloadTriggerTests|TLSListenerTests|UpstreamBudgetTests
 
 swift-test: deps
 	$(call apt_install,$(TEST_APT_PACKAGES))
