@@ -66,10 +66,14 @@ public enum FuzzingEntryPoints {
             precondition(request.url.hasPrefix(base + "/"), "forwarded \(head.uri.debugDescription) to \(request.url)")
             precondition(!request.headers.contains { $0.name.lowercased() == "host" }, "forwarded the client's Host")
         }
-        // Parsed as servers (and Redaction) do: `=access_token=x` is a parameter with an empty name.
+        // Parsed as servers (and Redaction) do: the query ends at the first `#`, the fragment's `name=value`
+        // pairs are checked too, and `=access_token=x` is a parameter with an empty name.
         let logged = Redaction.target(head.uri)
-        let query = logged.firstIndex(of: "?").map { logged[logged.index(after: $0)...] } ?? ""
-        for pair in query.split(separator: "&") {
+        let hash = logged.firstIndex(of: "#")
+        let beforeHash = logged[..<(hash ?? logged.endIndex)]
+        let query = beforeHash.firstIndex(of: "?").map { beforeHash[beforeHash.index(after: $0)...] } ?? ""
+        let fragment = hash.map { logged[logged.index(after: $0)...] } ?? ""
+        for pair in query.split(separator: "&") + fragment.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts.count == 2, Redaction.secretParameters.contains(parts[0].lowercased()) {
                 precondition(parts[1] == "REDACTED", "logged a secret: \(logged)")
