@@ -114,7 +114,15 @@ func withProxy<T>(
 
 /// Starts a test upstream, runs `body`, stops it.
 func withUpstream<T>(_ body: (TestUpstream) async throws -> T) async throws -> T {
-    try await withStarted(TestUpstream.start(), body)
+    let upstream = try await TestUpstream.start()
+    do {
+        let result = try await body(upstream)
+        await upstream.stop()
+        return result
+    } catch {
+        await upstream.stop()
+        throw error
+    }
 }
 
 /// The built `corsproxy` executable: `CORSPROXY_BIN`, else the one next to the test bundle's build products.
