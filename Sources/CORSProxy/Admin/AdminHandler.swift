@@ -25,7 +25,7 @@ final class AdminHandler: ChannelInboundHandler {
         case .end:
             guard let head = self.head else { return }
             self.head = nil
-            let path = head.uri.prefix { $0 != "?" }
+            let path = RequestTarget(head.uri).path
             if let inspector = self.source.inspector, Inspector.contains(path, base: inspector.base) {
                 return self.serve(inspector.answer(head), for: head, context: context)
             }

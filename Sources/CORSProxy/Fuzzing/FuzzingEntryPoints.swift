@@ -46,7 +46,7 @@ public enum FuzzingEntryPoints {
     /// (the URL starts with the upstream base and a `/`), and the logged target never shows a token.
     public static func requestHead(_ head: HTTPRequestHead) {
         let snapshot = self.snapshot
-        let route = snapshot.router.route(for: head.uri.prefix { $0 != "?" })
+        let route = snapshot.router.route(for: RequestTarget(head.uri).path)
         let origin = head.headers.first(name: "origin")
         let cors = snapshot.outcome(
             for: head,

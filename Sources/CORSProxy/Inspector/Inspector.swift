@@ -87,7 +87,7 @@ struct Inspector: Sendable {
                 self.error(.misdirectedRequest, "host_not_allowed", "the inspector answers only its own host names")
             )
         }
-        let path = head.uri.prefix { $0 != "?" }
+        let path = RequestTarget(head.uri).path
         guard let target = self.target(path) else {
             return .response(self.error(.notFound, "not_found", "no such inspector path"))
         }

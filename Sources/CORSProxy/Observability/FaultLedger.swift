@@ -23,7 +23,7 @@ final class FaultLedger: ExchangeSink {
             time: Date.now.ISO8601Format(),
             kind: fault.kind,
             method: record.method,
-            path: String(record.target.prefix { $0 != "?" }),
+            path: String(RequestTarget(record.target).path),
             origin: record.cors.verdict.origin,
             requestId: record.requestID.description
         )

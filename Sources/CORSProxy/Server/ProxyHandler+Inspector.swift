@@ -11,7 +11,7 @@ extension ProxyHandler {
         guard let exchange = self.exchange else { return }
         let noCORS = CORSOutcome.withoutRequest(headers: exchange.snapshot.corsHeaders)
         guard let ring = self.observers.inspector else {
-            let error = ProxyError.noRoute(path: exchange.head.uri.prefix { $0 != "?" })
+            let error = ProxyError.noRoute(path: RequestTarget(exchange.head.uri).path)
             return self.answer(error.response, as: .local, closesConnection: false, cors: noCORS, context: context)
         }
         let inspector = Inspector(ring: ring, base: Inspector.mainPortBase, listen: exchange.snapshot.config.listen)

@@ -203,7 +203,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let snapshot = self.store.current
         self.machine.snapshotPinned(snapshot.connectionTimeouts)
-        let route = snapshot.router.route(for: head.uri.prefix { $0 != "?" })
+        let route = snapshot.router.route(for: RequestTarget(head.uri).path)
         let judged = self.judge(head, snapshot: snapshot)
         let cors = snapshot.outcome(for: head, verdict: judged.verdict, origin: judged.origin, route: route)
         self.nextExchangeID += 1

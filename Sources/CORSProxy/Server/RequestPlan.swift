@@ -85,7 +85,8 @@ struct RequestPlan {
         budget: UpstreamBudget?
     ) {
         let uri = head.uri
-        let path = uri.prefix { $0 != "?" }
+        let target = RequestTarget(uri)
+        let path = target.path
         let config = snapshot.config
         if Inspector.contains(path, base: Inspector.mainPortBase) {
             // Here only without an admin listener and on loopback: elsewhere anyone who reaches the port would
@@ -176,7 +177,7 @@ struct RequestPlan {
             }
             self.budgetKey = key
         }
-        var query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] }
+        var query = target.query
         let requestControl = snapshot.faults?.requestControl ?? false
         if requestControl, let all = query, FaultInjector.parameterValue(in: uri) != nil {
             // Request control's parameter is the proxy's; the upstream never sees it.
