@@ -10,8 +10,9 @@ BROWSER_APT_PACKAGES = chromium chromium-driver python3-selenium python3-pytest 
 BROWSER_VENV ?= $(CURDIR)/.venv-browser
 BROWSER_REQUIREMENTS = tests/browser/requirements.txt
 CORSPROXY_BIN ?= .build/debug/corsproxy
-# The benchmark (bench/run): wrk and nginx as the load generator and the peer; python3 for fixtures and the table.
-BENCH_APT_PACKAGES = wrk nginx curl python3
+# The benchmark (bench/run): wrk as the load generator; nginx as the upstream and a peer, Caddy and HAProxy as the
+# other peers; python3 for fixtures and the table.
+BENCH_APT_PACKAGES = wrk nginx caddy haproxy curl python3
 # e.g. make bench BENCH_ARGS="--runs 5 --duration 20"
 BENCH_ARGS ?=
 
@@ -107,11 +108,12 @@ deploy-test: dist deploy-deps
 bench-deps: deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 
-# corsproxy vs nginx as CORS reverse proxies; builds the release binary in .build-bench (not .build), prints the table.
+# corsproxy vs nginx, Caddy and HAProxy as CORS reverse proxies; builds the release binary in .build-bench (not
+# .build), prints the table.
 bench: bench-deps
 	bench/run $(BENCH_ARGS)
 
-# CI's 20-second version: fails on errors (non-2xx, socket errors, wrong bodies), never on speed.
+# CI's 25-second version: fails on errors (non-2xx, socket errors, wrong bodies), never on speed.
 bench-smoke: bench-deps
 	bench/run --smoke
 

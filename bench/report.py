@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Turns bench/run's raw results into the comparison table (Markdown).
 
-Input: a TSV file, one measurement per line: run, scenario, role (corsproxy | nginx), metric, value.
-Each cell shows the median over the runs and, with more than one run, the spread (min–max). The ratio is
-corsproxy ÷ nginx computed within each run (A and B ran back to back), then the median and spread of those
-per-run ratios. Usage: report.py RESULTS.tsv [--runs N] [--duration S]"""
+Input: a TSV file, one measurement per line: run, scenario, role (corsproxy | nginx | caddy | haproxy), metric,
+value. There is a column per proxy found, then one ratio column per peer: corsproxy ÷ that peer, computed within
+each run (they ran back to back), then the median of those per-run ratios. Each cell shows the median over the
+runs; with more than one run, corsproxy's cells and the first ratio (÷ nginx, the one the targets use) also show
+their spread (min–max) — the peers' cells too when there is only one peer. Spreads for every proxy would not fit
+a readable width. Usage: report.py RESULTS.tsv"""
 import statistics
 import sys
 from collections import defaultdict
@@ -31,6 +33,16 @@ LABELS = {
     "cpu_us_per_req": "proxy CPU per request (µs)",
     "cpu_ms_per_transfer": "proxy CPU per transfer (ms)",
     "errors": "errors",
+}
+# Column order, and how the heading names each proxy; a role not listed here comes last, under its own name.
+ROLES = ["corsproxy", "nginx", "caddy", "haproxy"]
+NAMES = {"caddy": "Caddy", "haproxy": "HAProxy"}
+# What each role's logging instance or listener does, for the logging-cost line.
+LOGGING = {
+    "corsproxy": "corsproxy --log-level info",
+    "nginx": "nginx access_log",
+    "caddy": "Caddy's access log",
+    "haproxy": "HAProxy's httplog",
 }
 # (kind, threshold): "ratio>=" / "ratio<=" compare the median ratio; "abs<=" compares corsproxy's median.
 TARGETS = {
@@ -64,13 +76,26 @@ def fmt(metric, value):
     return f"{value:,.0f}"
 
 
-def cell(metric, values):
+def cell(metric, values, spread=True):
     if not values:
         return "—"
     text = fmt(metric, statistics.median(values))
-    if len(values) > 1:
+    if spread and len(values) > 1:
         text += f" ({fmt(metric, min(values))}–{fmt(metric, max(values))})"
     return text
+
+
+def ratio_cell(ratios, spread=True):
+    if not ratios:
+        return "—"
+    text = f"{statistics.median(ratios):.2f}×"
+    if spread and len(ratios) > 1:
+        text += f" ({min(ratios):.2f}–{max(ratios):.2f})"
+    return text
+
+
+def per_run_ratios(cp, peer):
+    return [cp[r] / peer[r] for r in sorted(cp) if r in peer and peer[r] > 0]
 
 
 def main():
@@ -83,8 +108,14 @@ def main():
         run, scenario, role, metric, value = parts
         data[(scenario, role, metric)][int(run)] = float(value)
 
-    print("| scenario | metric | corsproxy | nginx | corsproxy ÷ nginx | target |")
-    print("|---|---|---|---|---|---|")
+    found = {role for (_, role, _) in data}
+    roles = [r for r in ROLES if r in found] + sorted(found - set(ROLES))
+    peers = [r for r in roles if r != "corsproxy"]
+    spread_roles = {"corsproxy"} | (set(peers) if len(peers) == 1 else set())
+    ratio_heads = [f"{'corsproxy ' if i == 0 else ''}÷ {NAMES.get(p, p)}" for i, p in enumerate(peers)]
+    heads = ["scenario", "metric"] + [NAMES.get(r, r) for r in roles] + ratio_heads + ["target"]
+    print("| " + " | ".join(heads) + " |")
+    print("|" + "---|" * len(heads))
     for scenario, title in SCENARIOS:
         metrics = STREAM_METRICS if scenario in ("download", "upload") else WRK_METRICS
         if not any((scenario, "corsproxy", m) in data for m in metrics):
@@ -93,12 +124,13 @@ def main():
         for metric in metrics:
             cp = data.get((scenario, "corsproxy", metric), {})
             ng = data.get((scenario, "nginx", metric), {})
-            ratios = [cp[r] / ng[r] for r in sorted(cp) if r in ng and ng[r] > 0]
-            ratio = "—"
-            if ratios and metric not in ("errors", "upstream_conns"):
-                ratio = f"{statistics.median(ratios):.2f}×"
-                if len(ratios) > 1:
-                    ratio += f" ({min(ratios):.2f}–{max(ratios):.2f})"
+            ratios = per_run_ratios(cp, ng)
+            ratio_cells = []
+            for i, peer in enumerate(peers):
+                peer_ratios = per_run_ratios(cp, data.get((scenario, peer, metric), {}))
+                if metric in ("errors", "upstream_conns"):
+                    peer_ratios = []
+                ratio_cells.append(ratio_cell(peer_ratios, spread=i == 0))
             target = ""
             spec = TARGETS.get((scenario, metric))
             if metric == "errors":
@@ -121,20 +153,22 @@ def main():
                 target = f"{shown} {verdict}"
             label = title if first else ""
             first = False
-            print(f"| {label} | {LABELS[metric]} | {cell(metric, list(cp.values()))} | "
-                  f"{cell(metric, list(ng.values()))} | {ratio} | {target} |")
+            values = [cell(metric, list(data.get((scenario, role, metric), {}).values()), role in spread_roles)
+                      for role in roles]
+            print("| " + " | ".join([label, LABELS[metric]] + values + ratio_cells + [target]) + " |")
 
     # The price of one log line per request, from the plain and the logging GET runs.
     notes = []
-    for role, what in (("corsproxy", "corsproxy --log-level info"), ("nginx", "nginx access_log")):
+    for role in roles:
+        what = LOGGING.get(role, role)
         plain = data.get(("get", role, "rps"), {})
         logged = data.get(("get-log", role, "rps"), {})
         ratios = [logged[r] / plain[r] for r in logged if r in plain and plain[r] > 0]
         if ratios:
-            notes.append(f"{what}: {statistics.median(ratios) * 100:.0f}% of its unlogged GET throughput")
+            notes.append(f"{what} {statistics.median(ratios) * 100:.0f}%")
     if notes:
         print()
-        print("Logging cost — " + "; ".join(notes) + ".")
+        print("Logging cost, as each proxy's logged GET throughput in % of its unlogged one — " + "; ".join(notes) + ".")
 
     # How busy the rest of the machine was while we measured (CPU used by processes outside the benchmark).
     loads = [v for (scenario, role, metric), runs in data.items() if metric == "other_load_pct" for v in runs.values()]
