@@ -297,8 +297,8 @@ class Runner:
                 pass
 
     def measure(self, role, binary, scenario, count, warmup):
-        """One process under callgrind: WARMUP requests, then two phases of COUNT; returns ([(total, functions)] per
-        phase, problems)."""
+        """One process under callgrind: the WARMUP requests ([(scenario, count)]), then two phases of COUNT; returns
+        ([(total, functions)] per phase, problems)."""
         slot, nginx_port = self.slots.get()
         try:
             return self._measure(role, binary, scenario, count, warmup, slot, nginx_port)
@@ -323,7 +323,9 @@ class Runner:
         phases, problems = [], []
         try:
             port = self._wait_ready(proc, role, nginx_port, stdout_path, log.name)
-            problems += load(port, self.scenarios[scenario], warmup, self.args.connections)
+            for name, n in warmup:
+                if not problems:
+                    problems += load(port, self.scenarios[name], n, self.args.connections)
             self._control(proc, prefix, "--zero")
             for phase in (1, 2):
                 if not problems:
@@ -479,6 +481,7 @@ def main():
     p.add_argument("--connections", type=int, required=True)
     p.add_argument("--top", type=int, required=True)
     p.add_argument("--jobs", type=int, required=True)
+    p.add_argument("--warmup", type=int, required=True)
     p.add_argument("--keep", action="store_true")
     args = p.parse_args()
     scenarios = args.scenarios.split(",")
@@ -501,7 +504,14 @@ def main():
     roles = list(binaries) + (["nginx"] if args.peer == "nginx" else [])
 
     counts = {s: args.download_requests if s == "download" else args.requests for s in scenarios}
-    warmups = {s: max(2 * args.connections, counts[s] // 10) for s in scenarios}
+    # The warm-up opens the connections (client and upstream), fills the proxy's caches, and runs past the
+    # inspector's ring (1,000 exchanges on a loopback listener): once it is full every request evicts one, before
+    # it only appends, and the phases must both be in that steady state. The download fills the ring with
+    # preflights, then evicts preflight entries in both phases (2 × its N < 1,000).
+    ring = args.warmup
+    warmups = {s: [(s, max(ring, 2 * args.connections))] for s in scenarios}
+    if "download" in warmups:
+        warmups["download"] = [("preflight", ring), ("download", 2 * args.connections)]
     # The longest first (GET and POST through libcurl, the corsproxy roles), so that the slots stay busy to the end.
     weight = {"get": 4, "post": 5, "download": 6, "preflight": 1}
     jobs = sorted(((role, s) for s in scenarios for role in roles),
@@ -538,7 +548,7 @@ def main():
     else:
         print(f"corsproxy = {args.binary[0][1]}{' (' + args.label + ')' if args.label else ''}")
     print(f"Instructions per request, callgrind (all threads, user space); {args.connections} keep-alive connections; "
-          f"a warm-up, then two phases of N requests (N = {args.requests}, download {args.download_requests}), every "
+          f"a warm-up of {args.warmup}, then two phases of N requests (N = {args.requests}, download {args.download_requests}), every "
           f"response checked; the mean of the two phases, ± their difference ÷ mean; {time.monotonic() - started:.0f} s.\n")
     first = args.binary[0][0]
     last = args.binary[-1][0]
