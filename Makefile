@@ -10,9 +10,9 @@ BROWSER_APT_PACKAGES = chromium chromium-driver python3-selenium python3-pytest 
 BROWSER_VENV ?= $(CURDIR)/.venv-browser
 BROWSER_REQUIREMENTS = tests/browser/requirements.txt
 CORSPROXY_BIN ?= .build/debug/corsproxy
-# The benchmark (bench/run): wrk as the load generator; nginx as the upstream and a peer, Caddy and HAProxy as the
-# other peers; python3 for fixtures and the table.
-BENCH_APT_PACKAGES = wrk nginx caddy haproxy curl python3
+# The benchmarks: wrk as the load generator; nginx as the upstream and a peer, Caddy and HAProxy as the other peers
+# (bench/run); valgrind's callgrind counts instructions (bench/instructions); python3 for fixtures and the tables.
+BENCH_APT_PACKAGES = wrk nginx caddy haproxy curl python3 valgrind
 # e.g. make bench BENCH_ARGS="--runs 5 --duration 20"
 BENCH_ARGS ?=
 
@@ -31,7 +31,7 @@ FUZZ_SECONDS ?= 30
 FORMAT_PATHS = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
 
 .PHONY: run demo test swift-test build release deps browser-deps browser-test bench bench-smoke bench-deps soak \
-	tsan fuzz-smoke format format-check dist deploy-deps deploy-test
+	bench-instructions tsan fuzz-smoke format format-check dist deploy-deps deploy-test
 
 deps:
 	$(call apt_install,$(APT_PACKAGES))
@@ -112,6 +112,13 @@ bench-deps: deps
 # .build), prints the table.
 bench: bench-deps
 	bench/run $(BENCH_ARGS)
+
+# Instructions per request under callgrind, corsproxy and nginx, and where they go (about 4 minutes); exact and
+# repeatable where timings are not. e.g. make bench-instructions INSTRUCTIONS_ARGS="--scenarios get --top 20";
+# two builds: INSTRUCTIONS_ARGS="--ab old/corsproxy new/corsproxy".
+INSTRUCTIONS_ARGS ?=
+bench-instructions: bench-deps
+	bench/instructions $(INSTRUCTIONS_ARGS)
 
 # CI's 25-second version: fails on errors (non-2xx, socket errors, wrong bodies), never on speed.
 bench-smoke: bench-deps
