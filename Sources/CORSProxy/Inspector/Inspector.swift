@@ -54,7 +54,7 @@ struct Inspector: Sendable {
 
     /// Whether `path` (without its query) is the inspector's, at `base`.
     static func contains(_ path: Substring, base: String) -> Bool {
-        guard path.utf8.starts(with: base.utf8) else { return false }
+        guard ASCII.hasPrefix(path.utf8, base.utf8) else { return false }
         let rest = path.utf8.dropFirst(base.utf8.count)
         return rest.isEmpty || rest.first == UInt8(ascii: "/")
     }

@@ -123,7 +123,7 @@ struct ExchangeRecord: Sendable {
     var requestHeaders: HTTPHeaders { self.head.headers }
 
     /// A request for the inspector on the main port (`/__corsproxy/inspector…`).
-    var isInspectorRequest: Bool { self.head.uri.utf8.starts(with: Inspector.mainPortBase.utf8) }
+    var isInspectorRequest: Bool { ASCII.hasPrefix(self.head.uri.utf8, Inspector.mainPortBase.utf8) }
 
     /// `Access-Control-Request-Method` and `Access-Control-Request-Headers` of a preflight.
     var preflightRequest: (method: String, headers: [String])? { self.cors.preflightRequest }

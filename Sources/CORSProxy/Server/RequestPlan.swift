@@ -95,7 +95,7 @@ struct RequestPlan {
             self.action = .inspect
             return
         }
-        if path.utf8.starts(with: Self.endpointPrefix.utf8) {
+        if ASCII.hasPrefix(path.utf8, Self.endpointPrefix.utf8) {
             let name = path.dropFirst(Self.endpointPrefix.count)
             // With an admin listener the reports live there only: here they are paths like any other.
             let endpoint = config.admin == nil ? Endpoint(rawValue: String(name)) : nil

@@ -11,7 +11,7 @@ struct Router: Sendable {
 
     /// The route for `path` (the request target without its query). Prefixes compare byte for byte.
     func route(for path: Substring) -> ProxyConfig.Route? {
-        self.routes.first { path.utf8.starts(with: $0.prefix.utf8) }
+        self.routes.first { ASCII.hasPrefix(path.utf8, $0.prefix.utf8) }
     }
 
     /// The upstream URL for an origin-form request target, query string byte for byte.
@@ -19,7 +19,7 @@ struct Router: Sendable {
         var forwardedPath = path
         if route.stripPrefix {
             forwardedPath = path.droppingUTF8(route.prefix.utf8.count)
-            if !forwardedPath.utf8.starts(with: "/".utf8) { forwardedPath = "/" + forwardedPath }
+            if forwardedPath.utf8.first != UInt8(ascii: "/") { forwardedPath = "/" + forwardedPath }
         }
         var url = route.upstream.origin
         url.reserveCapacity(
@@ -40,7 +40,7 @@ struct Router: Sendable {
         guard let (origin, pathAndRest) = self.upstreamOrigin(of: url) else { return String(url) }
         for route in self.routes where route.upstream.origin == origin {
             let basePath = route.upstream.basePath
-            guard pathAndRest.utf8.starts(with: basePath.utf8) else { continue }
+            guard ASCII.hasPrefix(pathAndRest.utf8, basePath.utf8) else { continue }
             let rest = pathAndRest.droppingUTF8(basePath.utf8.count)
             guard rest.isEmpty || Self.startsPathEnd(rest) else { continue }
             let pathEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
@@ -70,7 +70,7 @@ struct Router: Sendable {
     /// The normalised origin of `url` and what follows it, when the URL is on one of the upstreams' hosts.
     private func upstreamOrigin(of url: Substring) -> (origin: String, rest: Substring)? {
         // Fast path: upstreams write their own URLs in the canonical form the config holds.
-        for origin in self.upstreamOrigins where url.utf8.starts(with: origin.utf8) {
+        for origin in self.upstreamOrigins where ASCII.hasPrefix(url.utf8, origin.utf8) {
             let rest = url.droppingUTF8(origin.utf8.count)
             if rest.isEmpty || Self.startsPathEnd(rest) { return (origin, rest) }
         }
@@ -86,19 +86,20 @@ struct Router: Sendable {
 
     /// Rewrites every `<URL>` of a `Link` header value (RFC 8288).
     func rewriteLink(_ value: String, proxyBase: String) -> String {
+        let utf8 = value.utf8
         var result = ""
-        result.reserveCapacity(value.utf8.count + 64)
-        var rest = Substring(value)
-        while let open = rest.utf8.firstIndex(of: UInt8(ascii: "<")),
-            let close = rest.utf8[open...].firstIndex(of: UInt8(ascii: ">"))
+        result.reserveCapacity(utf8.count + 64)
+        var position = 0
+        while let open = ASCII.firstOffset(of: UInt8(ascii: "<"), in: utf8, from: position),
+            let close = ASCII.firstOffset(of: UInt8(ascii: ">"), in: utf8, from: open + 1)
         {
-            let urlStart = rest.utf8.index(after: open)
-            result += rest[..<urlStart]
-            result += self.rewrite(rest[urlStart..<close], proxyBase: proxyBase)
+            let urlStart = utf8.index(utf8.startIndex, offsetBy: open + 1)
+            result += value[utf8.index(utf8.startIndex, offsetBy: position)..<urlStart]
+            result += self.rewrite(value[urlStart..<utf8.index(utf8.startIndex, offsetBy: close)], proxyBase: proxyBase)
             result += ">"
-            rest = rest[rest.utf8.index(after: close)...]
+            position = close + 1
         }
-        result += rest
+        result += value[utf8.index(utf8.startIndex, offsetBy: position)...]
         return result
     }
 }

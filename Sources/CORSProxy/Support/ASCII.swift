@@ -29,6 +29,29 @@ enum ASCII {
         return !zip(a, b).contains { !equal($0, $1) }
     }
 
+    /// Whether `bytes` start with `prefix`, byte for byte: over contiguous bytes when both have them, since the
+    /// generic `starts(with:)` steps two `String.UTF8View`s at about 100 instructions a byte.
+    static func hasPrefix(_ bytes: some Collection<UInt8>, _ prefix: some Collection<UInt8>) -> Bool {
+        let contiguous = bytes.withContiguousStorageIfAvailable { x in
+            prefix.withContiguousStorageIfAvailable { y in
+                x.count >= y.count && UnsafeBufferPointer(rebasing: x[..<y.count]).elementsEqual(y)
+            }
+        }
+        if let contiguous, let result = contiguous { return result }
+        return bytes.starts(with: prefix)
+    }
+
+    /// The offset of the first `byte` in `text` at or after `start`, counted in UTF-8 bytes.
+    static func firstOffset(of byte: UInt8, in text: String.UTF8View, from start: Int) -> Int? {
+        let found = text.withContiguousStorageIfAvailable { bytes -> Int? in
+            guard start < bytes.count else { return nil }
+            return bytes[start...].firstIndex(of: byte)
+        }
+        if let found { return found }
+        let tail = text.dropFirst(start)
+        return tail.firstIndex(of: byte).map { text.distance(from: text.startIndex, to: $0) }
+    }
+
     /// Whether `text` equals `lowercase` (lowercase ASCII) ignoring ASCII case.
     static func equalsIgnoringCase(_ text: String, _ lowercase: String) -> Bool {
         self.equalsIgnoringCase(text.utf8, lowercase.utf8)
