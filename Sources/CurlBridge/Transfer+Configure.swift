@@ -8,7 +8,7 @@ extension Transfer {
         let request = self.request
         try check(ccurl_easy_setopt_cstr(easy, CURLOPT_URL, request.url))
         // http and https only, and never follow a redirect: Location goes back to the client.
-        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROTOCOLS_STR, cString("http,https")))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
         // Send the path exactly as given: no dot-segment squashing.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_PATH_AS_IS, 1))
@@ -17,9 +17,11 @@ extension Transfer {
         // upstream goes through a CONNECT tunnel, an http one as a plain forward-proxy request; the request's own
         // headers (Authorization) are not sent in a CONNECT (CURLHEADER_SEPARATE, libcurl's default). libcurl's
         // connection cache tells proxied connections from direct ones, so the two are never mixed up on reuse.
-        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, request.proxy ?? ""))
-        if request.proxy != nil {
-            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_NOPROXY, ""))
+        if let proxy = request.proxy {
+            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, proxy))
+            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_NOPROXY, cString("")))
+        } else {
+            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, cString("")))
         }
         // Bytes pass through as sent: no Content-Encoding decoding.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_CONTENT_DECODING, 0))
@@ -69,14 +71,28 @@ extension Transfer {
 
         var list: UnsafeMutablePointer<curl_slist>?
         var hasAccept = false
+        // Each line is built in one reused byte buffer: string interpolation and the C-string copy of every
+        // small string cost more than libcurl's own copy.
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
         for (name, value) in request.headers {
             if name.utf8.count == 6, name.lowercased() == "accept" { hasAccept = true }
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: name.utf8)
             // "Name;" is curl's syntax for a header with an empty value; "Name:" would remove it.
-            list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
+            if value.isEmpty {
+                line.append(UInt8(ascii: ";"))
+            } else {
+                line.append(UInt8(ascii: ":"))
+                line.append(UInt8(ascii: " "))
+                line.append(contentsOf: value.utf8)
+            }
+            line.append(0)
+            list = line.withUnsafeBytes { curl_slist_append(list, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
         }
         // Suppress what curl would add on its own: `Accept: */*` and `Expect: 100-continue`.
-        if !hasAccept { list = curl_slist_append(list, "Accept:") }
-        list = curl_slist_append(list, "Expect:")
+        if !hasAccept { list = curl_slist_append(list, cString("Accept:")) }
+        list = curl_slist_append(list, cString("Expect:"))
         self.headerList = list
         try check(ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
     }
@@ -95,6 +111,12 @@ extension Transfer {
         try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_READFUNCTION, Transfer.readCallback))
         try check(ccurl_easy_setopt_ptr(easy, CURLOPT_READDATA, userdata))
     }
+}
+
+/// A literal as a C string without a copy: Swift keeps a short `String` inline, without a terminating NUL, so
+/// passing one to C copies it into a new array first.
+private func cString(_ text: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
 private func check(_ code: CURLcode) throws(CurlError) {
