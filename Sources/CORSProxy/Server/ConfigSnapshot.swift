@@ -75,18 +75,27 @@ final class ConfigSnapshot: Sendable {
     /// The host name part of a `Host` header, lowercased: `[::1]:8787` → `[::1]`, `Example.com:80` → `example.com`;
     /// `nil` unless what follows the name is nothing or `:` and a decimal port.
     static func hostName(_ host: String) -> String? {
-        let bytes = Substring(host).utf8
-        var nameEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
-        if bytes.first == UInt8(ascii: "[") {
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-            nameEnd = bytes.index(after: close)
+        var host = host
+        return host.withUTF8 { bytes in
+            var nameEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
+            if bytes.first == UInt8(ascii: "[") {
+                guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+                nameEnd = close + 1
+            }
+            let port = bytes[nameEnd...].dropFirst()
+            guard
+                nameEnd == bytes.endIndex
+                    || (bytes[nameEnd] == UInt8(ascii: ":") && (1...5).contains(port.count) && ASCII.isDecimal(port))
+            else { return nil }
+            let name = UnsafeBufferPointer(rebasing: bytes[..<nameEnd])
+            guard name.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+                return String(decoding: name, as: UTF8.self)
+            }
+            return String(unsafeUninitializedCapacity: name.count) { out in
+                for index in name.indices { out[index] = ASCII.lowercased(name[index]) }
+                return name.count
+            }
         }
-        let port = bytes[nameEnd...].dropFirst()
-        guard
-            nameEnd == bytes.endIndex
-                || (bytes[nameEnd] == UInt8(ascii: ":") && (1...5).contains(port.count) && ASCII.isDecimal(port))
-        else { return nil }
-        return String(decoding: bytes[..<nameEnd].map(ASCII.lowercased), as: UTF8.self)
     }
 }
 

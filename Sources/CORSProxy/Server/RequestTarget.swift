@@ -9,12 +9,13 @@ struct RequestTarget {
     let query: Substring?
 
     init(_ target: String) {
-        guard let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
+        guard let question = ASCII.firstOffset(of: UInt8(ascii: "?"), in: target, from: 0) else {
             self.path = target[...]
             self.query = nil
             return
         }
-        self.path = target[..<question]
-        self.query = target[target.utf8.index(after: question)...]
+        let utf8 = target.utf8
+        self.path = target[..<utf8.index(utf8.startIndex, offsetBy: question)]
+        self.query = target[utf8.index(utf8.startIndex, offsetBy: question + 1)...]
     }
 }

@@ -90,8 +90,8 @@ struct Router: Sendable {
         var result = ""
         result.reserveCapacity(utf8.count + 64)
         var position = 0
-        while let open = ASCII.firstOffset(of: UInt8(ascii: "<"), in: utf8, from: position),
-            let close = ASCII.firstOffset(of: UInt8(ascii: ">"), in: utf8, from: open + 1)
+        while let open = ASCII.firstOffset(of: UInt8(ascii: "<"), in: value, from: position),
+            let close = ASCII.firstOffset(of: UInt8(ascii: ">"), in: value, from: open + 1)
         {
             let urlStart = utf8.index(utf8.startIndex, offsetBy: open + 1)
             result += value[utf8.index(utf8.startIndex, offsetBy: position)..<urlStart]

@@ -42,14 +42,9 @@ enum ASCII {
     }
 
     /// The offset of the first `byte` in `text` at or after `start`, counted in UTF-8 bytes.
-    static func firstOffset(of byte: UInt8, in text: String.UTF8View, from start: Int) -> Int? {
-        let found = text.withContiguousStorageIfAvailable { bytes -> Int? in
-            guard start < bytes.count else { return nil }
-            return bytes[start...].firstIndex(of: byte)
-        }
-        if let found { return found }
-        let tail = text.dropFirst(start)
-        return tail.firstIndex(of: byte).map { text.distance(from: text.startIndex, to: $0) }
+    static func firstOffset(of byte: UInt8, in text: String, from start: Int) -> Int? {
+        var text = text
+        return text.withUTF8 { bytes in start < bytes.count ? bytes[start...].firstIndex(of: byte) : nil }
     }
 
     /// Whether `text` equals `lowercase` (lowercase ASCII) ignoring ASCII case.
@@ -86,16 +81,26 @@ enum ASCII {
     /// - Returns: `false` when `body` stopped the walk.
     @discardableResult
     static func forEachListElement(in value: String, _ body: (Substring.UTF8View) -> Bool) -> Bool {
-        var rest = Substring(value).utf8[...]
-        while !rest.isEmpty {
-            let comma = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
-            var element = rest[..<comma]
-            while let first = element.first, self.isOWS(first) { element.removeFirst() }
-            while let last = element.last, self.isOWS(last) { element.removeLast() }
-            if !element.isEmpty, !body(element) { return false }
-            rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
+        // Found over the contiguous bytes (stepping a UTF8View costs ~8 instructions a byte), handed on as views.
+        let view = Substring(value).utf8
+        var value = value
+        return value.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count {
+                let comma = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+                var lower = start
+                var upper = comma
+                while lower < upper, self.isOWS(bytes[lower]) { lower += 1 }
+                while upper > lower, self.isOWS(bytes[upper - 1]) { upper -= 1 }
+                if lower < upper {
+                    let element =
+                        view.index(view.startIndex, offsetBy: lower)..<view.index(view.startIndex, offsetBy: upper)
+                    if !body(view[element]) { return false }
+                }
+                start = comma + 1
+            }
+            return true
         }
-        return true
     }
 }
 
