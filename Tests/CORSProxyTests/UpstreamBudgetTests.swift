@@ -185,14 +185,13 @@ struct UpstreamBudgetTests {
     /// `count` concurrent GETs with curl's `--parallel`; their statuses.
     static func parallel(_ url: String, token: String, count: Int) async throws -> [Int] {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         let arguments =
             [
                 "-sS", "--parallel", "--parallel-immediate", "--parallel-max", "\(count)", "-w", "%{http_code}\\n",
                 "-H", "Authorization: Bearer \(token)", "-H", "Origin: \(Self.origin)",
             ] + (0..<count).flatMap { ["-o", "/dev/null", "\(url)?n=\($0)"] }
-        try await run("/usr/bin/curl", arguments, stdout: try FileHandle(forWritingTo: output))
+        try await run("/usr/bin/curl", arguments, stdout: .file(output.path))
         return try String(contentsOf: output, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
     }
 }
