@@ -27,15 +27,7 @@ struct UpstreamBudgetTests {
         windowSeconds: Int64,
         _ body: (BudgetUpstream) async throws -> T
     ) async throws -> T {
-        let upstream = try await BudgetUpstream.start(limit: limit, windowSeconds: windowSeconds)
-        do {
-            let result = try await body(upstream)
-            await upstream.stop()
-            return result
-        } catch {
-            await upstream.stop()
-            throw error
-        }
+        try await withStarted(BudgetUpstream.start(limit: limit, windowSeconds: windowSeconds), body)
     }
 
     @Test("at the minimum: 429 with CORS and Retry-After until the reset, nothing upstream, then requests flow again")

@@ -114,15 +114,7 @@ func withProxy<T>(
 
 /// Starts a test upstream, runs `body`, stops it.
 func withUpstream<T>(_ body: (TestUpstream) async throws -> T) async throws -> T {
-    let upstream = try await TestUpstream.start()
-    do {
-        let result = try await body(upstream)
-        await upstream.stop()
-        return result
-    } catch {
-        await upstream.stop()
-        throw error
-    }
+    try await withStarted(TestUpstream.start(), body)
 }
 
 /// The built `corsproxy` executable: `CORSPROXY_BIN`, else the one next to the test bundle's build products.
