@@ -105,6 +105,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // For the tests' ChildProcess (posix_spawn instead of Foundation's Process): two glibc calls Swift's Glibc
+        // module leaves out.
+        .target(name: "CSpawn", path: "Tests/CSpawn"),
         .testTarget(
             name: "CurlBridgeTests",
             dependencies: [
@@ -119,6 +122,7 @@ let package = Package(
             name: "CORSProxyTests",
             dependencies: [
                 "CORSProxy",
+                "CSpawn",
                 "CurlBridge",
                 "DemoSPA",
                 "ProcoreStandIn",

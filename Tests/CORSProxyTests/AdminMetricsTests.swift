@@ -41,18 +41,16 @@ struct AdminMetricsTests {
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID()).txt")
                 try Data(scrape.text.utf8).write(to: file)
                 defer { try? FileManager.default.removeItem(at: file) }
-                let output = Pipe()
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/bin/sh")
-                process.arguments = ["-c", "\(promtool) check metrics < '\(file.path)' 2>&1"]
-                process.standardOutput = output
-                try process.run()
+                let process = try ChildProcess(
+                    "/bin/sh",
+                    ["-c", "\(promtool) check metrics < '\(file.path)' 2>&1"],
+                    standardOutput: .pipe
+                )
+                let output = process.standardOutput!
                 let text = try await offCooperativePool {
-                    let data = output.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    return String(decoding: data, as: UTF8.self)
+                    String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
                 }
-                #expect(process.terminationStatus == 0, "promtool: \(text)\n\(scrape.text)")
+                #expect(await process.waitForExit() == 0, "promtool: \(text)\n\(scrape.text)")
                 for name in [
                     "corsproxy_requests_total", "corsproxy_request_duration_seconds_bucket",
                     "corsproxy_upstream_duration_seconds_bucket", "corsproxy_requests_in_flight",

@@ -46,18 +46,17 @@ struct AdminPrometheusTests {
                     """.utf8
                 ).write(to: config)
                 let port = try Self.freePort()
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: Self.prometheus)
-                process.arguments = [
-                    "--config.file=\(config.path)",
-                    "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
-                    "--web.listen-address=127.0.0.1:\(port)",
-                ]
-                process.standardOutput = FileHandle.nullDevice
                 let log = directory.appendingPathComponent("prometheus.log")
-                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-                process.standardError = try FileHandle(forWritingTo: log)
-                try process.run()
+                let process = try ChildProcess(
+                    Self.prometheus,
+                    [
+                        "--config.file=\(config.path)",
+                        "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
+                        "--web.listen-address=127.0.0.1:\(port)",
+                    ],
+                    standardOutput: .nullDevice,
+                    standardError: .file(log.path)
+                )
                 defer {
                     process.terminate()
                     process.waitUntilExit()

@@ -10,23 +10,20 @@ struct CommandLineTests {
 
     /// Runs `corsproxy ARGS` to completion, returning exit status, stdout and stderr.
     static func corsproxy(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return try await offCooperativePool {
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (
-                process.terminationStatus, String(decoding: stdout, as: UTF8.self),
-                String(decoding: stderr, as: UTF8.self)
-            )
+        let process = try ChildProcess(
+            try corsproxyExecutable(),
+            arguments,
+            standardOutput: .pipe,
+            standardError: .pipe
+        )
+        let (out, err) = (process.standardOutput!, process.standardError!)
+        let (stdout, stderr) = try await offCooperativePool {
+            (out.readDataToEndOfFile(), err.readDataToEndOfFile())
         }
+        return (
+            await process.waitForExit(), String(decoding: stdout, as: UTF8.self),
+            String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     static func writeTemporary(_ text: String) throws -> String {

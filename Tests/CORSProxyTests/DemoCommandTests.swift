@@ -72,7 +72,7 @@ struct DemoCommandTests {
         #expect(stranger.status == 403, "only the SPA's origin is allowed")
 
         let started = ContinuousClock.now
-        kill(demo.process.processIdentifier, SIGINT)
+        demo.process.interrupt()
         #expect(try await demo.waitForExit(timeout: .seconds(5)) == 0, "stderr:\n\(demo.stderr)")
         #expect(ContinuousClock.now - started < .seconds(3))
     }

@@ -21,7 +21,6 @@ struct HTTP2Tests {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(
             "corsproxy-burst-\(UUID().uuidString)"
         ).path
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let urls = (0..<count).flatMap { ["-o", "/dev/null", "\(proxy.url)/item/\($0)"] }
         let arguments =
@@ -29,7 +28,7 @@ struct HTTP2Tests {
                 "-sS", "--parallel", "--parallel-immediate", "--parallel-max", "\(count)", "-w",
                 "%header{x-connection} %header{x-protocol} %{http_code}\\n",
             ] + urls
-        try await run("/usr/bin/curl", arguments, stdout: try FileHandle(forWritingTo: URL(fileURLWithPath: output)))
+        try await run("/usr/bin/curl", arguments, stdout: .file(output))
         let text = try String(contentsOfFile: output, encoding: .utf8)
         return text.split(separator: "\n").map { line in
             let parts = line.split(separator: " ")

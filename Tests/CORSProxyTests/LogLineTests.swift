@@ -27,7 +27,6 @@ struct LogLineTests {
         #expect(Self.text { $0.append("GET", paddedTo: 7) } == "GET    ")
         #expect(Self.text { $0.append("/ü/é", paddedTo: 6) } == "/ü/é  ")
         #expect(Self.text { $0.append("OPTIONSX", paddedTo: 7) } == "OPTIONSX")
-        #expect(Self.text { $0.append("12", rightAlignedTo: 5) } == "   12")
     }
 
     @Test("JSON strings: quotes, backslashes and control characters escaped, UTF-8 kept")

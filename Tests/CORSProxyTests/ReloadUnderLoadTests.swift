@@ -44,17 +44,14 @@ struct ReloadUnderLoadTests {
     static func wrk(_ url: String, seconds: Int) async throws -> Figures {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("bench/wrk/reload.lua").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        process.arguments = ["-t", "2", "-c", "64", "-d", "\(seconds)s", "--latency", "-s", script, url]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = try await offCooperativePool {
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return data
-        }
+        let process = try ChildProcess(
+            "/usr/bin/wrk",
+            ["-t", "2", "-c", "64", "-d", "\(seconds)s", "--latency", "-s", script, url],
+            standardOutput: .pipe
+        )
+        let output = process.standardOutput!
+        let data = try await offCooperativePool { output.readDataToEndOfFile() }
+        _ = await process.waitForExit()
         return try Figures(String(decoding: data, as: UTF8.self))
     }
 

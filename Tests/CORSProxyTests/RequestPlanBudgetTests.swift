@@ -29,22 +29,7 @@ struct RequestPlanBudgetTests {
             uri: uri,
             headers: HTTPHeaders([("Host", "127.0.0.1")] + headers)
         )
-        let route = Self.snapshot.router.route(for: Substring(uri))
-        let origin = head.headers.first(name: "origin")
-        let cors = Self.snapshot.outcome(
-            for: head,
-            verdict: Self.snapshot.policy.judge(origin: origin),
-            origin: origin.flatMap(Origin.init),
-            route: route
-        )
-        return RequestPlan(
-            head: head,
-            cors: cors,
-            route: route,
-            snapshot: Self.snapshot,
-            chain: nil,
-            budget: budget
-        )
+        return Self.snapshot.plan(for: head, chain: nil, budget: budget)
     }
 
     @Test("an exhausted token gets 429 on budgeted routes only; no Authorization, no budget; a refused origin first")

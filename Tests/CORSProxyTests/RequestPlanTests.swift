@@ -29,21 +29,7 @@ struct RequestPlanTests {
         _ headers: [(String, String)] = [("Host", "127.0.0.1:8787")]
     ) -> RequestPlan {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers))
-        let route = Self.snapshot.router.route(for: uri.prefix { $0 != "?" })
-        let origin = head.headers.first(name: "origin")
-        let cors = Self.snapshot.outcome(
-            for: head,
-            verdict: Self.snapshot.policy.judge(origin: origin),
-            origin: origin.flatMap(Origin.init),
-            route: route
-        )
-        return RequestPlan(
-            head: head,
-            cors: cors,
-            route: route,
-            snapshot: Self.snapshot,
-            chain: ForwardedChain(peer: IPAddress("10.0.0.7")!)
-        )
+        return Self.snapshot.plan(for: head, chain: ForwardedChain(peer: IPAddress("10.0.0.7")!))
     }
 
     /// The local answer's status, error code, CORS answer kind and whether it closes the connection.

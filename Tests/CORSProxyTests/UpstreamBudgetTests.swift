@@ -27,15 +27,7 @@ struct UpstreamBudgetTests {
         windowSeconds: Int64,
         _ body: (BudgetUpstream) async throws -> T
     ) async throws -> T {
-        let upstream = try await BudgetUpstream.start(limit: limit, windowSeconds: windowSeconds)
-        do {
-            let result = try await body(upstream)
-            await upstream.stop()
-            return result
-        } catch {
-            await upstream.stop()
-            throw error
-        }
+        try await withStarted(BudgetUpstream.start(limit: limit, windowSeconds: windowSeconds), body)
     }
 
     @Test("at the minimum: 429 with CORS and Retry-After until the reset, nothing upstream, then requests flow again")
@@ -185,14 +177,13 @@ struct UpstreamBudgetTests {
     /// `count` concurrent GETs with curl's `--parallel`; their statuses.
     static func parallel(_ url: String, token: String, count: Int) async throws -> [Int] {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("corsproxy-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         let arguments =
             [
                 "-sS", "--parallel", "--parallel-immediate", "--parallel-max", "\(count)", "-w", "%{http_code}\\n",
                 "-H", "Authorization: Bearer \(token)", "-H", "Origin: \(Self.origin)",
             ] + (0..<count).flatMap { ["-o", "/dev/null", "\(url)?n=\($0)"] }
-        try await run("/usr/bin/curl", arguments, stdout: try FileHandle(forWritingTo: output))
+        try await run("/usr/bin/curl", arguments, stdout: .file(output.path))
         return try String(contentsOf: output, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
     }
 }

@@ -51,12 +51,6 @@ struct LogLine {
         self.append(UInt8(ascii: " "), count: width - Self.width(of: text))
     }
 
-    /// `text` right-aligned in a column of `width` characters.
-    mutating func append(_ text: String, rightAlignedTo width: Int) {
-        self.append(UInt8(ascii: " "), count: width - Self.width(of: text))
-        self.append(text)
-    }
-
     /// The columns `text` takes: one per Unicode scalar (its UTF-8 bytes that do not continue a scalar).
     static func width(of text: String) -> Int {
         var count = 0

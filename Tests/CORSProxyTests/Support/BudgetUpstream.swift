@@ -9,7 +9,7 @@ import NIOPosix
 /// `X-Rate-Limit-Remaining` and `X-Rate-Limit-Reset` (Unix seconds, the window's end). A token's window starts
 /// with its first request and a new one starts with the first request after the reset. It records each request
 /// it sees, with its token and the remaining count it answered, so a test can prove none arrived when it must not.
-final class BudgetUpstream: Sendable {
+final class BudgetUpstream: StoppableServer {
     struct Request: Sendable {
         var token: String
         /// Unix seconds when it arrived.

@@ -3,7 +3,7 @@ import Foundation
 /// `corsproxy demo` as its own process, started with `--port 0` (free ports) and more `arguments`; ``start``
 /// returns once it has printed its `inspector:` line.
 final class DemoProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     private let stdoutData = LockedData()
     private let stderrData = LockedData()
 
@@ -11,21 +11,20 @@ final class DemoProcess: Sendable {
     var stderr: String { String(decoding: self.stderrData.value.withLockedValue { $0 }, as: UTF8.self) }
 
     private init(arguments: [String]) throws {
-        self.process = Process()
-        self.process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
-        self.process.arguments = ["demo"] + arguments
-        for (pipe, data) in [(Pipe(), self.stdoutData), (Pipe(), self.stderrData)] {
-            pipe.fileHandleForReading.readabilityHandler = { handle in
+        self.process = try ChildProcess(
+            try corsproxyExecutable(),
+            ["demo"] + arguments,
+            standardOutput: .pipe,
+            standardError: .pipe
+        )
+        for (pipe, data) in [
+            (self.process.standardOutput!, self.stdoutData), (self.process.standardError!, self.stderrData),
+        ] {
+            pipe.readabilityHandler = { handle in
                 let chunk = handle.availableData
                 data.value.withLockedValue { $0.append(chunk) }
             }
-            if data === self.stdoutData {
-                self.process.standardOutput = pipe
-            } else {
-                self.process.standardError = pipe
-            }
         }
-        try self.process.run()
     }
 
     /// Starts the demo and waits for its `inspector:` line (or its exit).
@@ -50,19 +49,14 @@ final class DemoProcess: Sendable {
 
     /// Waits for the exit status (SIGKILL after `timeout`).
     func waitForExit(timeout: Duration) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while self.process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                kill(self.process.processIdentifier, SIGKILL)
-                throw TestFailure("corsproxy demo did not exit within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        guard let status = await self.process.waitForExit(killingAfter: timeout) else {
+            throw TestFailure("corsproxy demo did not exit within \(timeout)")
         }
-        return self.process.terminationStatus
+        return status
     }
 
     /// SIGKILL if still running.
     func forceStop() {
-        if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+        self.process.kill()
     }
 }

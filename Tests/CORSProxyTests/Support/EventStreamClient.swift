@@ -1,9 +1,8 @@
 import Foundation
 
 /// A server-sent-event stream read by a curl process (`curl -sN`) into a file, for as long as the test runs.
-final class EventStreamClient: @unchecked Sendable {
-    // Set up in init and only read afterwards; the process is terminated once, by stop().
-    private let process = Process()
+final class EventStreamClient: Sendable {
+    private let process: ChildProcess
     private let directory: URL
     let bodyPath: String
     let headerPath: String
@@ -16,11 +15,11 @@ final class EventStreamClient: @unchecked Sendable {
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         self.bodyPath = self.directory.appendingPathComponent("body").path
         self.headerPath = self.directory.appendingPathComponent("headers").path
-        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        self.process.arguments =
+        self.process = try ChildProcess(
+            "/usr/bin/curl",
             ["-sN", "--max-time", "120", "-D", self.headerPath, "-o", self.bodyPath] + headers.flatMap { ["-H", $0] }
-            + [url]
-        try self.process.run()
+                + [url]
+        )
     }
 
     /// Everything received so far.
@@ -58,7 +57,7 @@ final class EventStreamClient: @unchecked Sendable {
     }
 
     func stop() {
-        if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+        self.process.kill()
         self.process.waitUntilExit()
         try? FileManager.default.removeItem(at: self.directory)
     }

@@ -77,21 +77,10 @@ func http(
 }
 
 /// Runs a program to completion and returns its exit status; output goes to the test's own stdout/stderr
-/// unless redirected by the arguments.
+/// unless redirected by `stdout` or the arguments.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdout: FileHandle? = nil) async throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let stdout { process.standardOutput = stdout }
-    return try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-            try process.run()
-        } catch {
-            continuation.resume(throwing: error)
-        }
-    }
+func run(_ executable: String, _ arguments: [String], stdout: ChildProcess.Stream = .inherit) async throws -> Int32 {
+    try await ChildProcess(executable, arguments, standardOutput: stdout).waitForExit()
 }
 
 /// A file of `count` pattern bytes (``TestUpstream/pattern(offset:count:)``), for uploads.

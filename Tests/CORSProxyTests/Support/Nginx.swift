@@ -7,14 +7,14 @@ import NIOPosix
 final class Nginx: Sendable {
     let port: Int
     let isTLS: Bool
-    private let process: Process
+    private let process: ChildProcess
     let directory: String
 
     var url: String { "\(self.isTLS ? "https" : "http")://127.0.0.1:\(self.port)" }
     /// The self-signed certificate nginx serves with TLS, for `caFile`.
     var certificate: String { "\(self.directory)/cert.pem" }
 
-    private init(port: Int, isTLS: Bool, process: Process, directory: String) {
+    private init(port: Int, isTLS: Bool, process: ChildProcess, directory: String) {
         self.port = port
         self.isTLS = isTLS
         self.process = process
@@ -46,10 +46,10 @@ final class Nginx: Sendable {
             }
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/nginx.conf"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-        process.arguments = ["-p", directory, "-c", "\(directory)/nginx.conf", "-e", "\(directory)/error.log"]
-        try process.run()
+        let process = try ChildProcess(
+            "/usr/sbin/nginx",
+            ["-p", directory, "-c", "\(directory)/nginx.conf", "-e", "\(directory)/error.log"]
+        )
         let nginx = Nginx(port: port, isTLS: tls, process: process, directory: directory)
         do {
             let deadline = ContinuousClock.now + .seconds(10)
@@ -70,7 +70,7 @@ final class Nginx: Sendable {
 
     /// Kills nginx (it is a throwaway test peer; nothing to drain) and removes its directory.
     func stop() {
-        kill(self.process.processIdentifier, SIGKILL)
+        self.process.kill()
         self.process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: self.directory)
     }

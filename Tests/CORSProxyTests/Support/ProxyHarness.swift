@@ -114,15 +114,7 @@ func withProxy<T>(
 
 /// Starts a test upstream, runs `body`, stops it.
 func withUpstream<T>(_ body: (TestUpstream) async throws -> T) async throws -> T {
-    let upstream = try await TestUpstream.start()
-    do {
-        let result = try await body(upstream)
-        await upstream.stop()
-        return result
-    } catch {
-        await upstream.stop()
-        throw error
-    }
+    try await withStarted(TestUpstream.start(), body)
 }
 
 /// The built `corsproxy` executable: `CORSPROXY_BIN`, else the one next to the test bundle's build products.
@@ -186,7 +178,7 @@ private func withStartedProxyProcess<T>(
 
 /// `corsproxy` running as its own process, as a user starts it.
 final class ProxyProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     /// The config file it was started with.
     let configPath: String
@@ -198,11 +190,11 @@ final class ProxyProcess: Sendable {
 
     var url: String { "\(self.scheme)://127.0.0.1:\(self.port)" }
     var adminURL: String { "http://127.0.0.1:\(self.adminPort ?? 0)" }
-    var pid: Int32 { self.process.processIdentifier }
+    var pid: Int32 { self.process.pid }
     var stderr: String { String(decoding: self.stderrData.value.withLockedValue { $0 }, as: UTF8.self) }
 
     private init(
-        process: Process,
+        process: ChildProcess,
         port: Int,
         configPath: String,
         scheme: String,
@@ -245,25 +237,21 @@ final class ProxyProcess: Sendable {
         hasAdminListener: Bool = false,
         environment: [String: String] = [:]
     ) async throws -> ProxyProcess {
-        let process = Process()
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        process.executableURL = URL(fileURLWithPath: try corsproxyExecutable())
-        process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        let process = try ChildProcess(
+            try corsproxyExecutable(),
+            ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            standardOutput: .pipe,
+            standardError: .pipe
+        )
         let stderrData = LockedData()
-        err.fileHandleForReading.readabilityHandler = { handle in
+        process.standardError!.readabilityHandler = { handle in
             let data = handle.availableData
             stderrData.value.withLockedValue { $0.append(data) }
         }
-        try process.run()
         do {
             let lines = try await readLines(
-                out.fileHandleForReading,
+                process.standardOutput!,
                 count: hasAdminListener ? 2 : 1,
                 timeout: .seconds(20)
             )
@@ -325,21 +313,16 @@ final class ProxyProcess: Sendable {
 
     /// Sends a signal and waits for the exit status.
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(30)) async throws -> Int32 {
-        kill(self.pid, signal)
+        self.process.send(signal)
         return try await self.waitForExit(timeout: timeout)
     }
 
     func waitForExit(timeout: Duration) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while self.process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                // SIGTERM is a graceful shutdown to corsproxy, which is what did not finish in time.
-                await Self.killAndWait(self.process)
-                throw TestFailure("corsproxy did not exit within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        // SIGTERM is a graceful shutdown to corsproxy, which is what did not finish in time: SIGKILL after it.
+        guard let status = await self.process.waitForExit(killingAfter: timeout) else {
+            throw TestFailure("corsproxy did not exit within \(timeout)")
         }
-        return self.process.terminationStatus
+        return status
     }
 
     /// Kills the proxy if it is still running and waits for it to go: SIGKILL, since a test that gets here
@@ -348,10 +331,9 @@ final class ProxyProcess: Sendable {
         await Self.killAndWait(self.process)
     }
 
-    private static func killAndWait(_ process: Process) async {
-        guard process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        _ = try? await offCooperativePool { process.waitUntilExit() }
+    private static func killAndWait(_ process: ChildProcess) async {
+        process.kill()
+        _ = await process.waitForExit()
     }
 
     /// Resident and peak resident memory in KiB, from /proc.

@@ -4,20 +4,12 @@ import NIOPosix
 /// Starts a ``RawUpstream`` that answers every connection with `answer`, runs `body`, then stops it, also when
 /// `body` throws.
 func withRawUpstream<T>(answer: String, _ body: (RawUpstream) async throws -> T) async throws -> T {
-    let upstream = try await RawUpstream.start(answer: answer)
-    do {
-        let result = try await body(upstream)
-        await upstream.stop()
-        return result
-    } catch {
-        await upstream.stop()
-        throw error
-    }
+    try await withStarted(RawUpstream.start(answer: answer), body)
 }
 
 /// A TCP server on 127.0.0.1:0 that answers whatever arrives with fixed bytes and closes: an upstream that
 /// speaks broken HTTP, which no HTTP library would produce.
-final class RawUpstream: Sendable {
+final class RawUpstream: StoppableServer {
     let port: Int
     private let channel: any Channel
 

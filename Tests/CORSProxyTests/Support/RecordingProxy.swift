@@ -4,15 +4,7 @@ import NIOPosix
 
 /// Starts a ``RecordingProxy``, runs `body`, stops it, also when `body` throws.
 func withRecordingProxy<T>(_ body: (RecordingProxy) async throws -> T) async throws -> T {
-    let proxy = try await RecordingProxy.start()
-    do {
-        let result = try await body(proxy)
-        await proxy.stop()
-        return result
-    } catch {
-        await proxy.stop()
-        throw error
-    }
+    try await withStarted(RecordingProxy.start(), body)
 }
 
 /// An outbound HTTP proxy on 127.0.0.1:0, as a corporate network has: `CONNECT host:port` opens a tunnel (and
@@ -22,7 +14,7 @@ func withRecordingProxy<T>(_ body: (RecordingProxy) async throws -> T) async thr
 ///
 /// Enough for the tests, not a general proxy: forwarded requests have no bodies, and a connection's requests all
 /// go to the host its first one named.
-final class RecordingProxy: Sendable {
+final class RecordingProxy: StoppableServer {
     let port: Int
     private let channel: any Channel
     private let heads: NIOLockedValueBox<[String]>

@@ -60,11 +60,7 @@ final class TestCA: Sendable {
     }
 
     private func openssl(_ arguments: [String]) async throws {
-        let log = "\(self.directory)/openssl.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        defer { try? handle.close() }
-        let status = try await run("/usr/bin/openssl", arguments, stdout: handle)
+        let status = try await run("/usr/bin/openssl", arguments, stdout: .file("\(self.directory)/openssl.log"))
         guard status == 0 else { throw TestFailure("openssl \(arguments.joined(separator: " ")) failed") }
     }
 }

@@ -20,7 +20,7 @@ import NIOPosix
 /// - `/headers?name=value&…`: a 200 with those response headers (repeated names allowed);
 /// - `/redirect?to=URL`: a 302 to URL;
 /// - `/slow-read…`: like `/echo`, but reads the request body slowly (5 ms between socket reads).
-final class TestUpstream: Sendable {
+final class TestUpstream: StoppableServer {
     struct Request: Sendable {
         var method: String
         var uri: String
