@@ -52,6 +52,13 @@ struct CORSOutcome: Sendable {
         let limited: [(name: String, value: String)]
         /// `Vary` of a preflight answer: everything the answer depends on.
         let preflightVary: String
+        /// ``preflight`` and the preflight's `Vary`, serialized: what follows `Access-Control-Allow-Origin` in a
+        /// preflight answer without a fault, written as one block.
+        let preflightBlock: ByteBuffer
+        /// ``actual`` serialized.
+        let actualBlock: ByteBuffer
+        /// ``limited`` serialized.
+        let limitedBlock: ByteBuffer
         let allowsPrivateNetwork: Bool
         let allowsCredentials: Bool
 
@@ -88,8 +95,44 @@ struct CORSOutcome: Sendable {
             self.actual = actual
             self.limited = limited
             self.preflightVary = vary.joined(separator: ", ")
+            self.preflightBlock = Self.serialize(preflight + [("Vary", self.preflightVary)])
+            self.actualBlock = Self.serialize(actual)
+            self.limitedBlock = Self.serialize(limited)
             self.allowsPrivateNetwork = cors.allowPrivateNetwork
             self.allowsCredentials = cors.allowCredentials
+        }
+
+        private static func serialize(_ lines: [(name: String, value: String)]) -> ByteBuffer {
+            var block = ByteBuffer()
+            for line in lines { block.writeHeader(line.name, line.value) }
+            return block
+        }
+    }
+
+    /// The `Access-Control-*` lines an answer carried, kept as they were written: the request's origin and one of
+    /// the precomputed lists ``Headers`` shares, so recording them for the exchange copies nothing.
+    struct SentLines: Sendable, ExpressibleByArrayLiteral {
+        private let allowOrigin: String?
+        private let rest: [(name: String, value: String)]
+
+        /// The lines, in the order sent.
+        var all: [(name: String, value: String)] {
+            guard let allowOrigin else { return self.rest }
+            return [("Access-Control-Allow-Origin", allowOrigin)] + self.rest
+        }
+
+        init(_ lines: [(name: String, value: String)]) {
+            self.allowOrigin = nil
+            self.rest = lines
+        }
+
+        init(arrayLiteral lines: (name: String, value: String)...) {
+            self.init(lines)
+        }
+
+        fileprivate init(allowOrigin: String, then rest: [(name: String, value: String)]) {
+            self.allowOrigin = allowOrigin
+            self.rest = rest
         }
     }
 
@@ -272,14 +315,40 @@ struct CORSOutcome: Sendable {
         _ answer: Answer,
         upstreamVary: [String] = [],
         into buffer: inout ByteBuffer
-    )
-        -> [(name: String, value: String)]
-    {
+    ) -> SentLines {
+        // An allowed origin's answer without a fault or report-only's widening: the origin, then the config's
+        // precomputed block.
+        if self.disposition == .emit, self.fault == nil, self.wouldBlock == nil, let origin = self.verdict.origin,
+            answer != .preflight || !self.requestsPrivateNetwork
+        {
+            buffer.writeHeader("Access-Control-Allow-Origin", origin)
+            switch answer {
+            case .preflight:
+                buffer.writeImmutableBuffer(self.headers.preflightBlock)
+                return SentLines(allowOrigin: origin, then: self.headers.preflight)
+            case .local, .relayed:
+                buffer.writeImmutableBuffer(self.headers.actualBlock)
+                self.writeVary(answer, upstream: upstreamVary, into: &buffer)
+                return SentLines(allowOrigin: origin, then: self.headers.actual)
+            case .limited:
+                buffer.writeImmutableBuffer(self.headers.limitedBlock)
+                self.writeVary(answer, upstream: upstreamVary, into: &buffer)
+                return SentLines(allowOrigin: origin, then: self.headers.limited)
+            }
+        }
         let lines = self.lines(for: answer)
         for line in lines { buffer.writeHeader(line.name, line.value) }
         if let fault = self.fault { buffer.writeHeader("X-Corsproxy-Fault", fault.kind) }
-        buffer.writeHeader("Vary", self.vary(for: answer, upstream: upstreamVary))
-        return lines
+        self.writeVary(answer, upstream: upstreamVary, into: &buffer)
+        return SentLines(lines)
+    }
+
+    private func writeVary(_ answer: Answer, upstream: [String], into buffer: inout ByteBuffer) {
+        if answer != .preflight && upstream.isEmpty {
+            buffer.writeStaticString("Vary: Origin\r\n")
+        } else {
+            buffer.writeHeader("Vary", self.vary(for: answer, upstream: upstream))
+        }
     }
 
     /// `Vary` with `extra` added once, keeping the upstream's values and order (`*` stays alone).

@@ -34,7 +34,7 @@ struct ExchangeRecord: Sendable {
     /// What CORS made of the exchange.
     let cors: CORSOutcome
     /// The `Access-Control-*` lines of the response head the client was sent; `nil` when no head was sent.
-    let corsLinesSent: [(name: String, value: String)]?
+    private let sentLines: CORSOutcome.SentLines?
     /// The kind of that answer.
     let answer: CORSOutcome.Answer?
     /// The exchange was served in report-only mode.
@@ -72,7 +72,7 @@ struct ExchangeRecord: Sendable {
         duration: Duration,
         upstreamDuration: Duration?,
         cors: CORSOutcome,
-        corsLinesSent: [(name: String, value: String)]?,
+        corsLinesSent: CORSOutcome.SentLines?,
         answer: CORSOutcome.Answer?,
         isReportOnly: Bool,
         errorCode: String?,
@@ -98,7 +98,7 @@ struct ExchangeRecord: Sendable {
         self.duration = duration
         self.upstreamDuration = upstreamDuration
         self.cors = cors
-        self.corsLinesSent = corsLinesSent
+        self.sentLines = corsLinesSent
         self.answer = answer
         self.isReportOnly = isReportOnly
         self.errorCode = errorCode
@@ -124,6 +124,9 @@ struct ExchangeRecord: Sendable {
 
     /// A request for the inspector on the main port (`/__corsproxy/inspector…`).
     var isInspectorRequest: Bool { ASCII.hasPrefix(self.head.uri.utf8, Inspector.mainPortBase.utf8) }
+
+    /// The `Access-Control-*` lines of the head the client was sent; `nil` when no head went out.
+    var corsLinesSent: [(name: String, value: String)]? { self.sentLines?.all }
 
     /// `Access-Control-Request-Method` and `Access-Control-Request-Headers` of a preflight.
     var preflightRequest: (method: String, headers: [String])? { self.cors.preflightRequest }

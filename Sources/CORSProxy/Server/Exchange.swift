@@ -25,7 +25,7 @@ final class Exchange {
     var status: Int?
     var upstreamStatus: Int?
     /// The `Access-Control-*` lines of the head the client was sent, and the kind of that answer.
-    var corsLinesSent: [(name: String, value: String)]?
+    var corsLinesSent: CORSOutcome.SentLines?
     var answer: CORSOutcome.Answer?
     /// The plan, while a `latency` fault holds it.
     var delayedPlan: RequestPlan?

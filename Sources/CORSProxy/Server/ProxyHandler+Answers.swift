@@ -45,7 +45,7 @@ extension ProxyHandler {
         keepsAlive: Bool,
         recordingHeadIn exchange: Exchange? = nil,
         context: ChannelHandlerContext
-    ) -> [(name: String, value: String)] {
+    ) -> CORSOutcome.SentLines {
         let version = head?.version ?? .http1_1
         var out = context.channel.allocator.buffer(capacity: 512 + response.body.readableBytes)
         ResponseEncoder.writeStatusLine(version: version, status: response.status, into: &out)
