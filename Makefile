@@ -11,7 +11,7 @@ BROWSER_VENV ?= $(CURDIR)/.venv-browser
 BROWSER_REQUIREMENTS = tests/browser/requirements.txt
 CORSPROXY_BIN ?= .build/debug/corsproxy
 # The benchmark (bench/run): wrk and nginx as the load generator and the peer; python3 for fixtures and the table.
-BENCH_APT_PACKAGES = wrk nginx curl python3
+BENCH_APT_PACKAGES = wrk nginx curl python3 valgrind binutils
 # e.g. make bench BENCH_ARGS="--runs 5 --duration 20"
 BENCH_ARGS ?=
 
