@@ -1,5 +1,5 @@
 package import NIOCore
-package import NIOHTTP1
+internal import NIOHTTP1
 package import NIOPosix
 
 extension ServerBootstrap {
