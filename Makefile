@@ -11,8 +11,9 @@ BROWSER_VENV ?= $(CURDIR)/.venv-browser
 BROWSER_REQUIREMENTS = tests/browser/requirements.txt
 CORSPROXY_BIN ?= .build/debug/corsproxy
 # The benchmarks: wrk as the load generator; nginx as the upstream and a peer, Caddy and HAProxy as the other peers
-# (bench/run); valgrind's callgrind counts instructions (bench/instructions); python3 for fixtures and the tables.
-BENCH_APT_PACKAGES = wrk nginx caddy haproxy curl python3 valgrind
+# (bench/run); valgrind's callgrind counts instructions and binutils' objcopy strips the copies it runs
+# (bench/instructions, bench/engines floor); python3 for fixtures and the tables.
+BENCH_APT_PACKAGES = wrk nginx caddy haproxy curl python3 valgrind binutils
 # e.g. make bench BENCH_ARGS="--runs 5 --duration 20"
 BENCH_ARGS ?=
 

@@ -20,6 +20,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "corsproxy", targets: ["corsproxy"]),
+        .executable(name: "corsproxy-floor", targets: ["CorsProxyFloor"]),
         .library(name: "CORSProxy", targets: ["CORSProxy"]),
     ],
     dependencies: [
@@ -102,6 +103,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `bench/engines floor`: SwiftNIO alone with the proxy's pipeline, libcurl alone with its options.
+        .executableTarget(
+            name: "CorsProxyFloor",
+            dependencies: [
+                "CCurl",
+                "CORSProxy",
+                "CurlBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

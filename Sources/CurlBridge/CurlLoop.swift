@@ -44,6 +44,12 @@ public final class CurlLoop: Service, @unchecked Sendable {
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.drainTimeout = drainTimeout
         }
+
+        /// Sets the pool options on a multi handle (`bench/engines floor` uses it without a loop).
+        package func configure(_ multi: UnsafeMutableRawPointer) {
+            _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, self.maxIdleConnections)
+            _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maxConnectionsPerHost)
+        }
     }
 
     enum Command {
@@ -83,8 +89,7 @@ public final class CurlLoop: Service, @unchecked Sendable {
         self.multi = multi
         self.configuration = configuration
         self.logger = logger
-        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxIdleConnections)
-        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
+        configuration.configure(multi)
         DetachedThread.start { [self] in self.runLoop() }
     }
 

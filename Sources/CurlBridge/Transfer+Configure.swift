@@ -1,12 +1,32 @@
-internal import CCurl
+package import CCurl
 
 /// Sets up an easy handle for one transfer. Loop thread only.
 extension Transfer {
-    /// The options every transfer gets. Security-relevant ones are commented: the proxy must never reach a host
-    /// other than the configured upstream, whatever the request says.
+    /// The request's options (``TransferRequest/configure(_:)``), then the transfer's own: its error buffer and
+    /// the callbacks that stream through it.
     func configure(_ easy: UnsafeMutableRawPointer, userdata: UnsafeMutableRawPointer) throws(CurlError) {
-        let request = self.request
-        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_URL, request.url))
+        self.headerList = try self.request.configure(easy)
+        self.errorBuffer[0] = 0
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, self.errorBuffer))
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_PRIVATE, userdata))
+        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_WRITEFUNCTION, Transfer.writeCallback))
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, userdata))
+        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_HEADERFUNCTION, Transfer.headerCallback))
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, userdata))
+        if self.request.body != .none, self.request.method != "HEAD" {
+            try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_READFUNCTION, Transfer.readCallback))
+            try check(ccurl_easy_setopt_ptr(easy, CURLOPT_READDATA, userdata))
+        }
+    }
+}
+
+extension TransferRequest {
+    /// The options every transfer gets, all but the callbacks and their data. Security-relevant ones are
+    /// commented: the proxy must never reach a host other than the configured upstream, whatever the request
+    /// says. `bench/engines floor` applies them alone, to measure libcurl's own cost.
+    /// - Returns: The `CURLOPT_HTTPHEADER` list, which must outlive the transfer; the caller frees it.
+    package func configure(_ easy: UnsafeMutableRawPointer) throws(CurlError) -> UnsafeMutablePointer<curl_slist>? {
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_URL, self.url))
         // http and https only, and never follow a redirect: Location goes back to the client.
         try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROTOCOLS_STR, cString("http,https")))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
@@ -17,7 +37,7 @@ extension Transfer {
         // upstream goes through a CONNECT tunnel, an http one as a plain forward-proxy request; the request's own
         // headers (Authorization) are not sent in a CONNECT (CURLHEADER_SEPARATE, libcurl's default). libcurl's
         // connection cache tells proxied connections from direct ones, so the two are never mixed up on reuse.
-        if let proxy = request.proxy {
+        if let proxy = self.proxy {
             try check(ccurl_easy_setopt_cstr(easy, CURLOPT_PROXY, proxy))
             try check(ccurl_easy_setopt_cstr(easy, CURLOPT_NOPROXY, cString("")))
         } else {
@@ -25,10 +45,10 @@ extension Transfer {
         }
         // Bytes pass through as sent: no Content-Encoding decoding.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_CONTENT_DECODING, 0))
-        if let caFile = request.caFile {
+        if let caFile = self.caFile {
             try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CAINFO, caFile))
         }
-        if request.isHTTP2 {
+        if self.isHTTP2 {
             // HTTP/2 over TLS (ALPN), multiplexed on one connection per upstream (CURLPIPE_MULTIPLEX is the
             // multi default); PIPEWAIT makes a burst wait for that connection instead of opening more.
             try check(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
@@ -41,32 +61,24 @@ extension Transfer {
         // Signals are not thread-safe; Debian's threaded resolver keeps DNS timeouts working without them.
         try check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
-        try check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds))
-        try check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMilliseconds))
-        if request.stallTimeoutSeconds > 0 {
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, self.connectTimeoutMilliseconds))
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, self.totalTimeoutMilliseconds))
+        if self.stallTimeoutSeconds > 0 {
             // Below 1 byte/s for that long: a head that never comes, or a body that stalls.
             try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1))
-            try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, request.stallTimeoutSeconds))
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, self.stallTimeoutSeconds))
         }
-        self.errorBuffer[0] = 0
-        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, self.errorBuffer))
-        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_PRIVATE, userdata))
-        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_WRITEFUNCTION, Transfer.writeCallback))
-        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, userdata))
-        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_HEADERFUNCTION, Transfer.headerCallback))
-        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, userdata))
-
-        switch (request.method, request.body) {
+        switch (self.method, self.body) {
         case ("HEAD", _):
             try check(ccurl_easy_setopt_long(easy, CURLOPT_NOBODY, 1))
         case ("GET", .none):
             break
         case (_, .none):
-            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CUSTOMREQUEST, request.method))
+            try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CUSTOMREQUEST, self.method))
         case (_, .length(let length)):
-            try self.configureUpload(easy, userdata: userdata, length: length)
+            try self.configureUpload(easy, length: length)
         case (_, .chunked):
-            try self.configureUpload(easy, userdata: userdata, length: -1)
+            try self.configureUpload(easy, length: -1)
         }
 
         var list: UnsafeMutablePointer<curl_slist>?
@@ -75,7 +87,7 @@ extension Transfer {
         // small string cost more than libcurl's own copy.
         var line: [UInt8] = []
         line.reserveCapacity(256)
-        for (name, value) in request.headers {
+        for (name, value) in self.headers {
             if name.utf8.count == 6, name.lowercased() == "accept" { hasAccept = true }
             line.removeAll(keepingCapacity: true)
             line.append(contentsOf: name.utf8)
@@ -93,23 +105,19 @@ extension Transfer {
         // Suppress what curl would add on its own: `Accept: */*` and `Expect: 100-continue`.
         if !hasAccept { list = curl_slist_append(list, cString("Accept:")) }
         list = curl_slist_append(list, cString("Expect:"))
-        self.headerList = list
-        try check(ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
+        let code = ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        guard code == CURLE_OK else {
+            curl_slist_free_all(list)
+            throw CurlError(code: code, errorBuffer: "")
+        }
+        return list
     }
 
-    private func configureUpload(
-        _ easy: UnsafeMutableRawPointer,
-        userdata: UnsafeMutableRawPointer,
-        length: Int64
-    )
-        throws(CurlError)
-    {
+    private func configureUpload(_ easy: UnsafeMutableRawPointer, length: Int64) throws(CurlError) {
         try check(ccurl_easy_setopt_long(easy, CURLOPT_UPLOAD, 1))
-        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CUSTOMREQUEST, self.request.method))
+        try check(ccurl_easy_setopt_cstr(easy, CURLOPT_CUSTOMREQUEST, self.method))
         try check(ccurl_easy_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(length)))
         try check(ccurl_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 64 * 1024))
-        try check(ccurl_easy_setopt_data_cb(easy, CURLOPT_READFUNCTION, Transfer.readCallback))
-        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_READDATA, userdata))
     }
 }
 

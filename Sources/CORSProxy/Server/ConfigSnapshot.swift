@@ -5,7 +5,7 @@ internal import NIOHTTP1
 /// One version of the checked config and everything precomputed from it. Immutable: an exchange takes the
 /// snapshot in force when its head arrives and reads its policy, routes, limits and timeouts only from it, so a
 /// reload that swaps the snapshot (``ConfigStore``) never changes the rules halfway through a request.
-final class ConfigSnapshot: Sendable {
+package final class ConfigSnapshot: Sendable {
     let config: ProxyConfig
     /// 1 for the config the server started with, one more for each reload that applied a change
     /// (``ConfigReloader``): what `/config` and the log name the version by.
@@ -21,14 +21,14 @@ final class ConfigSnapshot: Sendable {
     /// The deadlines a connection's state machine keeps.
     let connectionTimeouts: ConnectionStateMachine.Timeouts
     /// `timeouts.connect`, `timeouts.total` (0: none) and `timeouts.idle` (0: none) in libcurl's units.
-    let connectTimeoutMilliseconds: Int
-    let totalTimeoutMilliseconds: Int
-    let stallTimeoutSeconds: Int
+    package let connectTimeoutMilliseconds: Int
+    package let totalTimeoutMilliseconds: Int
+    package let stallTimeoutSeconds: Int
 
     /// - Parameters:
     ///   - config: The checked config.
     ///   - version: Its number: 1 at start, one more per applied reload.
-    init(config: ProxyConfig, version: Int = 1) {
+    package init(config: ProxyConfig, version: Int = 1) {
         self.config = config
         self.version = version
         self.scheme = config.scheme

@@ -3,7 +3,6 @@ public import Logging
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOExtras
-internal import NIOHTTP1
 internal import NIOPosix
 internal import NIOSSL
 public import ServiceLifecycle
@@ -124,11 +123,9 @@ public final class ProxyServer: Service, Sendable {
         // Fixed at start (a reload reports a change as needing a restart): one listener handler counts them.
         let maxConnections = config.limits.maxConnections
         let acceptsPerRead: UInt = maxConnections > 0 ? 1 : 4
+        // One accept per read with a connection limit, so that it is never overshot.
         let channel = try await ServerBootstrap(group: self.group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // One accept per read, so that the connection limit is never overshot.
-            .serverChannelOption(.maxMessagesPerRead, value: acceptsPerRead)
+            .proxySocketOptions(acceptsPerRead: acceptsPerRead)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
@@ -136,16 +133,11 @@ public final class ProxyServer: Service, Sendable {
                     if maxConnections > 0 { try pipeline.addHandler(ConnectionLimiter(maximum: maxConnections)) }
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { [self] channel in
                 self.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     // Read per connection, so a reloaded limit applies to the connections accepted after it.
                     let maxHeaderBytes = self.store.current.config.limits.maxHeaderBytes
-                    var limits = NIOHTTPDecoderLimitConfiguration()
-                    limits.maxHeaderListSize = maxHeaderBytes
-                    limits.maxHeaderFieldSize = maxHeaderBytes
                     let pipeline = channel.pipeline.syncOperations
                     if let certificates {
                         // First, so that everything after it reads and writes plaintext. A failed handshake
@@ -153,11 +145,7 @@ public final class ProxyServer: Service, Sendable {
                         // only; the context was read once, so a reload mid-handshake cannot touch it.
                         try pipeline.addHandler(NIOSSLServerHandler(context: certificates.context))
                     }
-                    // NIO's request decoder with the proxy's own response encoder; no outbound header validation:
-                    // every header value is the proxy's own, a request header llhttp already checked, or an
-                    // upstream line ResponseHeadParser checked.
-                    try pipeline.addHandler(ResponseEncoder())
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
+                    try pipeline.addProxyHTTPCodec(maxHeaderBytes: maxHeaderBytes)
                     let loop = self.loops[ObjectIdentifier(channel.eventLoop)]!
                     try pipeline.addHandler(
                         ProxyHandler(

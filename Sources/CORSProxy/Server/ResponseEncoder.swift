@@ -1,8 +1,8 @@
-internal import NIOCore
-internal import NIOHTTP1
+package import NIOCore
+package import NIOHTTP1
 
 /// A part of a response as the proxy's handlers write it.
-enum ResponsePart {
+package enum ResponsePart {
     /// A head the encoder serializes as given: the writer includes `Content-Length` whenever a body follows
     /// (the proxy's own answers), so the body is written as it comes.
     case head(HTTPResponseHead)
