@@ -38,20 +38,26 @@ struct Router: Sendable {
     /// that same upstream; otherwise returns it unchanged. Used for `Location` and `Link`.
     func rewrite(_ url: Substring, proxyBase: String) -> String {
         guard let (origin, pathAndRest) = self.upstreamOrigin(of: url) else { return String(url) }
-        for route in self.routes where route.upstream.origin == origin {
-            let basePath = route.upstream.basePath
+        // Routes are read in place (`routes[index].…`): copying a whole `Route` per candidate cost more than the
+        // rewrite itself.
+        for index in self.routes.indices where self.routes[index].upstream.origin == origin {
+            let basePath = self.routes[index].upstream.basePath
             guard ASCII.hasPrefix(pathAndRest.utf8, basePath.utf8) else { continue }
             let rest = pathAndRest.droppingUTF8(basePath.utf8.count)
             guard rest.isEmpty || Self.startsPathEnd(rest) else { continue }
-            let pathEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
-            let path = rest[..<pathEnd].isEmpty ? "/" : rest[..<pathEnd]
-            let suffix = rest[pathEnd...]
-            var proxyPath = ""
-            if route.stripPrefix {
-                proxyPath = route.prefix.utf8.last == UInt8(ascii: "/") ? String(route.prefix.dropLast()) : route.prefix
+            let pathLength =
+                ASCII.firstOffset(in: rest.utf8) { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
+                ?? rest.utf8.count
+            let path = pathLength == 0 ? "/" : rest.prefixUTF8(pathLength)
+            let suffix = rest.droppingUTF8(pathLength)
+            let prefix = self.routes[index].prefix
+            var proxyPath = path
+            if self.routes[index].stripPrefix {
+                proxyPath = (prefix.utf8.last == UInt8(ascii: "/") ? prefix.dropLast() : prefix[...]) + path
             }
-            proxyPath += path
-            guard self.route(for: Substring(proxyPath))?.prefix == route.prefix else { continue }
+            guard let matched = self.routes.firstIndex(where: { ASCII.hasPrefix(proxyPath.utf8, $0.prefix.utf8) }),
+                self.routes[matched].prefix == prefix
+            else { continue }
             var result = proxyBase
             result.reserveCapacity(proxyBase.utf8.count + proxyPath.utf8.count + suffix.utf8.count)
             result += proxyPath
@@ -108,5 +114,10 @@ extension Substring {
     /// The substring without its first `count` UTF-8 bytes (which end on a character boundary: ASCII).
     func droppingUTF8(_ count: Int) -> Substring {
         self[self.utf8.index(self.startIndex, offsetBy: count)...]
+    }
+
+    /// The first `count` UTF-8 bytes (which end on a character boundary: ASCII).
+    func prefixUTF8(_ count: Int) -> Substring {
+        self[..<self.utf8.index(self.startIndex, offsetBy: count)]
     }
 }
