@@ -151,9 +151,9 @@ struct CommandLineTests {
                 #expect(result.status == 200)
                 #expect(result.text == "slow")
                 #expect(try await proxy.waitForExit(timeout: .seconds(15)) == 0)
-                // Once drained the listener is gone.
-                let after = try await http(proxy.url + "/echo", extra: ["--max-time", "2"])
-                #expect(after.status == 0)
+                // Once drained the process, and with it the listener, is gone. (Not probed by connecting: in the
+                // parallel pass another test's listener may already hold the freed port — one run answered 502.)
+                #expect(kill(proxy.pid, 0) == -1 && errno == ESRCH)
             }
         }
     }
