@@ -50,7 +50,12 @@ extension Transfer {
             self.pauseMask |= CURLPAUSE_RECV
             return Int(CURL_WRITEFUNC_PAUSE)
         case .accept:
-            if self.pendingBody == nil {
+            if let full = self.pendingBody, full.writableBytes < chunk.count {
+                self.fullBodies.append(full)
+                self.pendingBody = self.allocator.buffer(
+                    capacity: max(chunk.count, min(2 * full.capacity, Self.highWatermark))
+                )
+            } else if self.pendingBody == nil {
                 self.pendingBody = self.allocator.buffer(capacity: chunk.count)
             }
             self.pendingBody!.writeBytes(chunk)

@@ -48,7 +48,10 @@ public final class Transfer: @unchecked Sendable {
     var pauseMask: Int32 = 0
     var parser = ResponseHeadParser()
     var pendingHead: TransferResponseHead?
+    /// Body bytes not yet handed over: ``pendingBody`` fills until a chunk does not fit, then joins
+    /// ``fullBodies`` and a buffer twice its size takes over, so no chunk is copied twice by a reallocation.
     var pendingBody: ByteBuffer?
+    var fullBodies: [ByteBuffer] = []
     var pendingDrained = false
     var pendingTerminal: TransferEvent?
     var isDirty = false
@@ -160,6 +163,8 @@ public final class Transfer: @unchecked Sendable {
             events.append(.uploadDrained)
             self.pendingDrained = false
         }
+        for body in self.fullBodies { events.append(.body(body)) }
+        self.fullBodies.removeAll(keepingCapacity: true)
         if let body = self.pendingBody {
             events.append(.body(body))
             self.pendingBody = nil
