@@ -24,6 +24,8 @@ extension TransferRequest {
     /// The options every transfer gets, all but the callbacks and their data. Security-relevant ones are
     /// commented: the proxy must never reach a host other than the configured upstream, whatever the request
     /// says. `bench/engines floor` applies them alone, to measure libcurl's own cost.
+    /// A request with a body also needs `CURLOPT_READFUNCTION` (``Transfer`` sets it): without one libcurl reads
+    /// the body from stdin.
     /// - Returns: The `CURLOPT_HTTPHEADER` list, which must outlive the transfer; the caller frees it.
     package func configure(_ easy: UnsafeMutableRawPointer) throws(CurlError) -> UnsafeMutablePointer<curl_slist>? {
         try check(ccurl_easy_setopt_cstr(easy, CURLOPT_URL, self.url))

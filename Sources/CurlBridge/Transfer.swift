@@ -49,7 +49,8 @@ public final class Transfer: @unchecked Sendable {
     var parser = ResponseHeadParser()
     var pendingHead: TransferResponseHead?
     /// Body bytes not yet handed over: ``pendingBody`` fills until a chunk does not fit, then joins
-    /// ``fullBodies`` and a buffer twice its size takes over, so no chunk is copied twice by a reallocation.
+    /// ``fullBodies`` and a new buffer takes over (twice its size, at most ``highWatermark``, at least the chunk),
+    /// so no chunk is copied a second time by a reallocation.
     var pendingBody: ByteBuffer?
     var fullBodies: [ByteBuffer] = []
     var pendingDrained = false
@@ -154,7 +155,7 @@ public final class Transfer: @unchecked Sendable {
     func flush() {
         self.isDirty = false
         var events: [TransferEvent] = []
-        events.reserveCapacity(3)
+        events.reserveCapacity(3 + self.fullBodies.count)
         if let head = self.pendingHead {
             events.append(.head(head))
             self.pendingHead = nil

@@ -65,22 +65,29 @@ final class FaultInjector: Sendable {
         return Double(z >> 11) / Double(UInt64(1) << 53)
     }
 
-    /// The value of `corsproxy-fault` in the target's query, percent-decoded.
+    /// The value of `corsproxy-fault` in the target's query, percent-decoded. The query and its pairs are found
+    /// byte by byte, as ``RequestTarget`` and the upstream find them.
     static func parameterValue(in uri: String) -> String? {
-        guard let question = uri.firstIndex(of: "?") else { return nil }
-        for pair in uri[uri.index(after: question)...].split(separator: "&") {
-            guard pair.hasPrefix(Self.parameter + "=") else { continue }
-            return String(pair.dropFirst(Self.parameter.count + 1)).removingPercentEncoding ?? ""
+        guard let query = RequestTarget(uri).query else { return nil }
+        for pair in Self.pairs(query) where ASCII.hasPrefix(pair.utf8, Self.assignment.utf8) {
+            return String(pair.droppingUTF8(Self.assignment.utf8.count)).removingPercentEncoding ?? ""
         }
         return nil
     }
 
     /// The target without its `corsproxy-fault` parameters, the rest of the query byte for byte.
     static func removingParameter(from query: Substring) -> Substring {
-        let kept = query.split(separator: "&", omittingEmptySubsequences: false).filter {
-            !($0 == Self.parameter || $0.hasPrefix(Self.parameter + "="))
+        let kept = Self.pairs(query).filter {
+            !($0.utf8.elementsEqual(Self.parameter.utf8) || ASCII.hasPrefix($0.utf8, Self.assignment.utf8))
         }
         return Substring(kept.joined(separator: "&"))
+    }
+
+    private static let assignment = FaultInjector.parameter + "="
+
+    /// The `&`-separated pairs of a query, empty ones included, split at the byte.
+    private static func pairs(_ query: Substring) -> [Substring] {
+        query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false).map { Substring($0) }
     }
 }
 

@@ -69,12 +69,15 @@ public enum FuzzingEntryPoints {
         // Parsed as servers (and Redaction) do: the query ends at the first `#`, the fragment's `name=value`
         // pairs are checked too, and `=access_token=x` is a parameter with an empty name.
         let logged = Redaction.target(head.uri)
-        let hash = logged.firstIndex(of: "#")
+        let hash = logged.utf8.firstIndex(of: UInt8(ascii: "#"))
         let beforeHash = logged[..<(hash ?? logged.endIndex)]
-        let query = beforeHash.firstIndex(of: "?").map { beforeHash[beforeHash.index(after: $0)...] } ?? ""
-        let fragment = hash.map { logged[logged.index(after: $0)...] } ?? ""
-        for pair in query.split(separator: "&") + fragment.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        let query =
+            beforeHash.utf8.firstIndex(of: UInt8(ascii: "?")).map { beforeHash[beforeHash.utf8.index(after: $0)...] }
+            ?? ""
+        let fragment = hash.map { logged[logged.utf8.index(after: $0)...] } ?? ""
+        for pair in query.utf8.split(separator: UInt8(ascii: "&")) + fragment.utf8.split(separator: UInt8(ascii: "&")) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+                .map { Substring($0) }
             if parts.count == 2, Redaction.secretParameters.contains(parts[0].lowercased()) {
                 precondition(parts[1] == "REDACTED", "logged a secret: \(logged)")
             }

@@ -26,20 +26,23 @@ enum Redaction {
             let start = uri.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }),
             Self.mayHoldSecret(uri.utf8[start...])
         else { return uri }
-        let hash = uri.firstIndex(of: "#")
+        // Delimiters found byte by byte, as the upstream finds them: a `?` or `&` followed by a combining mark is
+        // one Character with it, and a Character scan would miss the parameter after it.
+        let hash = uri.utf8.firstIndex(of: UInt8(ascii: "#"))
         let beforeHash = uri[..<(hash ?? uri.endIndex)]
         var result = String(beforeHash)
-        if let question = beforeHash.firstIndex(of: "?") {
-            result = beforeHash[..<question] + "?" + self.masked(beforeHash[beforeHash.index(after: question)...])
+        if let question = beforeHash.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            result = beforeHash[..<question] + "?" + self.masked(beforeHash[beforeHash.utf8.index(after: question)...])
         }
-        if let hash { result += "#" + self.masked(uri[uri.index(after: hash)...]) }
+        if let hash { result += "#" + self.masked(uri[uri.utf8.index(after: hash)...]) }
         return result
     }
 
     /// `name=value&…` with the values of ``secretParameters`` replaced by `REDACTED`.
     private static func masked(_ pairs: Substring) -> String {
-        pairs.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
-            guard let equals = pair.firstIndex(of: "=") else { return String(pair) }
+        pairs.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false).map { bytes -> String in
+            let pair = Substring(bytes)
+            guard let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) else { return String(pair) }
             let name = pair[..<equals].lowercased()
             return self.secretParameters.contains(name) ? "\(pair[..<equals])=REDACTED" : String(pair)
         }

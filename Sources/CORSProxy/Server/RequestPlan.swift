@@ -96,7 +96,7 @@ struct RequestPlan {
             return
         }
         if ASCII.hasPrefix(path.utf8, Self.endpointPrefix.utf8) {
-            let name = path.dropFirst(Self.endpointPrefix.count)
+            let name = path.droppingUTF8(Self.endpointPrefix.utf8.count)
             // With an admin listener the reports live there only: here they are paths like any other.
             let endpoint = config.admin == nil ? Endpoint(rawValue: String(name)) : nil
             if path == Self.healthPath || endpoint != nil {
