@@ -45,22 +45,7 @@ public enum FuzzingEntryPoints {
     /// A decoded request head against a fixed config: a forwarded request always goes to the configured upstream
     /// (the URL starts with the upstream base and a `/`), and the logged target never shows a token.
     public static func requestHead(_ head: HTTPRequestHead) {
-        let snapshot = self.snapshot
-        let route = snapshot.router.route(for: RequestTarget(head.uri).path)
-        let origin = head.headers.first(name: "origin")
-        let cors = snapshot.outcome(
-            for: head,
-            verdict: snapshot.policy.judge(origin: origin),
-            origin: origin.flatMap(Origin.init),
-            route: route
-        )
-        let plan = RequestPlan(
-            head: head,
-            cors: cors,
-            route: route,
-            snapshot: snapshot,
-            chain: ForwardedChain(peer: IPAddress("127.0.0.1")!)
-        )
+        let plan = self.snapshot.plan(for: head, chain: ForwardedChain(peer: IPAddress("127.0.0.1")!))
         if case .forward(let route, let request) = plan.action {
             let base = route.upstream.description
             precondition(request.url.hasPrefix(base + "/"), "forwarded \(head.uri.debugDescription) to \(request.url)")
