@@ -322,19 +322,16 @@ struct CORSOutcome: Sendable {
             answer != .preflight || !self.requestsPrivateNetwork
         {
             buffer.writeHeader("Access-Control-Allow-Origin", origin)
-            switch answer {
-            case .preflight:
-                buffer.writeImmutableBuffer(self.headers.preflightBlock)
-                return SentLines(allowOrigin: origin, then: self.headers.preflight)
-            case .local, .relayed:
-                buffer.writeImmutableBuffer(self.headers.actualBlock)
-                self.writeVary(answer, upstream: upstreamVary, into: &buffer)
-                return SentLines(allowOrigin: origin, then: self.headers.actual)
-            case .limited:
-                buffer.writeImmutableBuffer(self.headers.limitedBlock)
-                self.writeVary(answer, upstream: upstreamVary, into: &buffer)
-                return SentLines(allowOrigin: origin, then: self.headers.limited)
-            }
+            let (block, rest) =
+                switch answer {
+                case .preflight: (self.headers.preflightBlock, self.headers.preflight)
+                case .local, .relayed: (self.headers.actualBlock, self.headers.actual)
+                case .limited: (self.headers.limitedBlock, self.headers.limited)
+                }
+            buffer.writeImmutableBuffer(block)
+            // A preflight's `Vary` is in its block.
+            if answer != .preflight { self.writeVary(answer, upstream: upstreamVary, into: &buffer) }
+            return SentLines(allowOrigin: origin, then: rest)
         }
         let lines = self.lines(for: answer)
         for line in lines { buffer.writeHeader(line.name, line.value) }
