@@ -166,14 +166,7 @@ private func withStartedProxyProcess<T>(
     _ proxy: ProxyProcess,
     _ body: (ProxyProcess) async throws -> T
 ) async throws -> T {
-    do {
-        let result = try await body(proxy)
-        await proxy.forceStop()
-        return result
-    } catch {
-        await proxy.forceStop()
-        throw error
-    }
+    try await withStarted(proxy, stoppedBy: { await $0.forceStop() }, body)
 }
 
 /// `corsproxy` running as its own process, as a user starts it.

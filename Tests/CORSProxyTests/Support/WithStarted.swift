@@ -8,12 +8,21 @@ func withStarted<Server: StoppableServer, T>(
     _ server: Server,
     _ body: (Server) async throws -> T
 ) async throws -> T {
+    try await withStarted(server, stoppedBy: { await $0.stop() }, body)
+}
+
+/// Runs `body` with `resource`, then `stop`s it, also when `body` throws.
+func withStarted<Resource, T>(
+    _ resource: Resource,
+    stoppedBy stop: (Resource) async -> Void,
+    _ body: (Resource) async throws -> T
+) async throws -> T {
     do {
-        let result = try await body(server)
-        await server.stop()
+        let result = try await body(resource)
+        await stop(resource)
         return result
     } catch {
-        await server.stop()
+        await stop(resource)
         throw error
     }
 }
