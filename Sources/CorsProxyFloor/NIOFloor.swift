@@ -63,7 +63,7 @@ struct NIOFloor: AsyncParsableCommand {
 }
 
 /// Answers each request, once its end arrives, as the proxy relays an upstream response: the serialized head,
-/// the body, the end, then a flush.
+/// the body (when there is one: a preflight's 204 has none), the end, then a flush.
 private final class FixedResponseHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = ResponsePart
@@ -79,7 +79,7 @@ private final class FixedResponseHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = self.unwrapInboundIn(data) else { return }
         context.write(self.wrapOutboundOut(.serializedHead(self.head, isChunked: false)), promise: nil)
-        context.write(self.wrapOutboundOut(.body(self.body)), promise: nil)
+        if self.body.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(self.body)), promise: nil) }
         context.write(self.wrapOutboundOut(.end), promise: nil)
         context.flush()
     }
