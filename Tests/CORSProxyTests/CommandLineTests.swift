@@ -170,8 +170,10 @@ struct CommandLineTests {
                 let started = ContinuousClock.now
                 kill(proxy.pid, SIGTERM)
                 // The drain timeout is 25 s and the idle connection's head timeout 30 s: only closing it exits sooner.
-                #expect(try await proxy.waitForExit(timeout: .seconds(10)) == 0)
-                #expect(ContinuousClock.now - started < .seconds(5))
+                // (Well under 25 s, not "at once": under a parallel pass on two busy cores a debug build's exit
+                // has taken over 5 s.)
+                #expect(try await proxy.waitForExit(timeout: .seconds(20)) == 0)
+                #expect(ContinuousClock.now - started < .seconds(15))
             }
         }
     }
