@@ -111,7 +111,7 @@ public struct CORSPolicy: Sendable {
         for value in values {
             ASCII.forEachListElement(in: value) { name in
                 guard !self.isHeaderAllowed(name) else { return true }
-                refused = String(Substring(name)).lowercased()
+                refused = String(decoding: name, as: UTF8.self).lowercased()
                 return false
             }
             if refused != nil { break }

@@ -17,7 +17,7 @@ enum HeaderFilter {
         for value in values {
             ASCII.forEachListElement(in: value) { token in
                 guard !ASCII.equalsIgnoringCase(token, "close".utf8) else { return true }
-                let name = String(Substring(token)).lowercased()
+                let name = String(decoding: token, as: UTF8.self).lowercased()
                 let kind = HeaderName(name)
                 if kind != .hopByHop, kind != .transferEncoding, kind != .connection, !tokens.contains(name) {
                     tokens.append(name)
@@ -155,7 +155,7 @@ enum HeaderFilter {
                     continue
                 case .vary:
                     ASCII.forEachListElement(in: text(field.value)) { element in
-                        result.vary.append(String(Substring(element)))
+                        result.vary.append(String(decoding: element, as: UTF8.self))
                         return true
                     }
                 case .location, .contentLocation, .link:
