@@ -51,7 +51,8 @@ final class InspectorRing: ExchangeSink {
         guard !record.isInspectorRequest else { return }
         let time = WallClock.now()
         let subscribers = self.state.withLockedValue { state -> [Subscriber] in
-            if state.entries.count == self.capacity { state.entries.removeFirst() }
+            // `removeFirst(1)`, not `removeFirst()`: that one returns the entry, a copy made only to be dropped.
+            if state.entries.count == self.capacity { state.entries.removeFirst(1) }
             state.entries.append(Entry(sequence: state.nextSequence, time: time, record: record))
             state.nextSequence += 1
             return state.subscribers.isEmpty ? [] : Array(state.subscribers.values)

@@ -28,7 +28,7 @@ final class FaultLedger: ExchangeSink {
             requestId: record.requestID.description
         )
         self.entries.withLockedValue { entries in
-            if entries.count == Self.capacity { entries.removeFirst() }
+            if entries.count == Self.capacity { entries.removeFirst(1) }
             entries.append(entry)
         }
     }
