@@ -1,25 +1,28 @@
+internal import NIOCore
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
 
-/// The `Date` header value of the proxy's own answers (RFC 9110 §6.6.1), as an IMF-fixdate, formatted at most once
-/// per second. One per event loop: event loop only, like the connections that read it.
+/// The `Date` header of the proxy's own answers (RFC 9110 §6.6.1), as an IMF-fixdate, formatted at most once per
+/// second, whole line and all. One per event loop: event loop only, like the connections that read it.
 final class HTTPDate {
     private var second = Int.min
-    private var text = ""
+    private var line = ByteBuffer()
 
     init() {}
 
-    /// Now, as `Sun, 06 Nov 1994 08:49:37 GMT`.
-    var now: String {
+    /// Writes `Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n` for now: one copy of bytes made once a second.
+    func writeLine(into buffer: inout ByteBuffer) {
         let second = Int(time(nil))
         if second != self.second {
             self.second = second
-            self.text = Self.format(secondsSince1970: second)
+            self.line.clear()
+            self.line.writeHeader("Date", Self.format(secondsSince1970: second))
         }
-        return self.text
+        buffer.writeImmutableBuffer(self.line)
     }
 
     private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]

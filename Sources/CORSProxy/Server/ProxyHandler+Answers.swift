@@ -49,7 +49,7 @@ extension ProxyHandler {
         let version = head?.version ?? .http1_1
         var out = context.channel.allocator.buffer(capacity: 512 + response.body.readableBytes)
         ResponseEncoder.writeStatusLine(version: version, status: response.status, into: &out)
-        out.writeHeader("Date", self.date.value.now)
+        self.date.value.writeLine(into: &out)
         for (name, value) in response.headers { out.writeHeader(name, value) }
         let lines = cors.write(answer, into: &out)
         // No length for 1xx, 204 and 304; no body for them nor for HEAD (RFC 9110 §6.4.1, §8.6).

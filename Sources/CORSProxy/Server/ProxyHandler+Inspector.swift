@@ -24,7 +24,7 @@ extension ProxyHandler {
         case .stream:
             var out = context.channel.allocator.buffer(capacity: 512)
             ResponseEncoder.writeStatusLine(version: exchange.head.version, status: .ok, into: &out)
-            out.writeHeader("Date", self.date.value.now)
+            self.date.value.writeLine(into: &out)
             for (name, value) in Inspector.streamHeaders { out.writeHeader(name, value) }
             // The body ends when the connection does.
             out.writeHeader("Connection", "close")

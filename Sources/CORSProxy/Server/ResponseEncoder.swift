@@ -60,11 +60,27 @@ final class ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
 
     /// `HTTP/1.1 200 OK\r\n`.
     static func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
+        if version.isHTTP11OrLater, let line = self.commonStatusLine(status) {
+            buffer.writeStaticString(line)
+            return
+        }
         buffer.writeStaticString(version.isHTTP11OrLater ? "HTTP/1.1 " : "HTTP/1.0 ")
         buffer.writeString(String(status.code))
         buffer.writeStaticString(" ")
         buffer.writeString(status.reasonPhrase)
         buffer.writeStaticString("\r\n")
+    }
+
+    /// The HTTP/1.1 status lines of most responses, whole: one copy instead of formatting the code and writing
+    /// four pieces. The same bytes as the general path (ResponseEncoderTests checks).
+    static func commonStatusLine(_ status: HTTPResponseStatus) -> StaticString? {
+        switch status {
+        case .ok: "HTTP/1.1 200 OK\r\n"
+        case .noContent: "HTTP/1.1 204 No Content\r\n"
+        case .notModified: "HTTP/1.1 304 Not Modified\r\n"
+        case .forbidden: "HTTP/1.1 403 Forbidden\r\n"
+        default: nil
+        }
     }
 
     private static let crlf = ByteBuffer(string: "\r\n")
