@@ -144,7 +144,7 @@ struct RequestPlanTests {
                 && request.stallTimeoutSeconds == 2
         )
         #expect(!request.isHTTP2)
-        #expect(plan.proxyBase == "http://127.0.0.1:8787")
+        #expect(plan.proxyBase?.url == "http://127.0.0.1:8787")
         guard case .forward(_, let files) = Self.plan(.GET, "/files/a", [("Host", "localhost")]).action else {
             Issue.record("not forwarded")
             return

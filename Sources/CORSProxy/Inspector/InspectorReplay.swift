@@ -16,7 +16,7 @@ struct InspectorReplay {
     ]
 
     init(_ record: ExchangeRecord) {
-        let url = Redaction.target(record.proxyBase + record.target)
+        let url = Redaction.target((record.proxyBase?.url ?? "") + record.target)
         let origin = record.cors.verdict.origin
         // What the page's script set: the request's own headers, or those a preflight announced.
         var scripted: [String] = []
@@ -35,7 +35,7 @@ struct InspectorReplay {
         curl += scripted.flatMap { ["-H", $0] }
         self.curl = curl.joined(separator: " ")
 
-        guard !record.proxyBase.isEmpty, let origin else {
+        guard record.proxyBase != nil, let origin else {
             self.doctor = nil
             return
         }

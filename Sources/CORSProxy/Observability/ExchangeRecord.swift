@@ -12,8 +12,8 @@ struct ExchangeRecord: Sendable {
     /// Unique within the process: a random prefix per process and a counter.
     let requestID: RequestID
     private let head: HTTPRequestHead
-    /// `scheme://Host` as the client addressed the proxy; empty when `Host` was missing or refused.
-    let proxyBase: String
+    /// `scheme://Host` as the client addressed the proxy; `nil` when `Host` was missing or refused.
+    let proxyBase: ProxyBase?
     /// The matched route's prefix and upstream, when the request was forwarded.
     let route: String?
     let upstream: String?
@@ -61,7 +61,7 @@ struct ExchangeRecord: Sendable {
     init(
         requestID: RequestID,
         head: HTTPRequestHead,
-        proxyBase: String,
+        proxyBase: ProxyBase?,
         route: String?,
         upstream: String?,
         routePrefix: String?,
@@ -154,7 +154,7 @@ struct ExchangeRecord: Sendable {
         let model = self.model(url: "")
         let verdict = model.judge(response, isPreflight: self.preflightRequest != nil)
         guard !verdict.isAllowed else { return (model, verdict) }
-        return (self.model(url: Redaction.target(self.proxyBase + self.head.uri)), verdict)
+        return (self.model(url: Redaction.target((self.proxyBase?.url ?? "") + self.head.uri)), verdict)
     }
 
     /// The browser's fetch that this exchange answered, as far as the proxy can tell.

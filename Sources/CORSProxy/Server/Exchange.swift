@@ -13,8 +13,8 @@ final class Exchange {
     let snapshot: ConfigSnapshot
     let cors: CORSOutcome
     let started: NIODeadline
-    /// `scheme://Host` as the client addressed the proxy; empty when `Host` was missing or refused.
-    var proxyBase = ""
+    /// `scheme://Host` as the client addressed the proxy; `nil` when `Host` was missing or refused.
+    var proxyBase: ProxyBase?
     var route: ProxyConfig.Route?
     /// The prefix of the route the path matched, forwarded or not.
     var routePrefix: String?

@@ -74,7 +74,8 @@ extension ProxyHandler {
             // No length for 1xx, 204 and 304, whatever the headers say (RFC 9110 §6.4.1).
             dropsContentLength: !status.mayHaveResponseBody
         ) { kind, value in
-            kind == .link
+            let base = base?.url ?? ""
+            return kind == .link
                 ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
         }
         // The upstream counted this request whatever follows, so its word on the budget is taken first.

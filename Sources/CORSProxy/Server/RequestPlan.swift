@@ -38,8 +38,8 @@ struct RequestPlan {
     static let endpointPrefix = "/__corsproxy/"
 
     var action: Action
-    /// `scheme://Host` as the client addressed the proxy; empty when `Host` was missing or refused.
-    var proxyBase = ""
+    /// `scheme://Host` as the client addressed the proxy; `nil` when `Host` was missing or refused.
+    var proxyBase: ProxyBase?
     /// A `latency` fault: carry the action out this much later.
     var delay: TimeAmount?
     /// The token a forwarded request is budgeted under: the upstream's answer updates its window.
@@ -117,7 +117,8 @@ struct RequestPlan {
         guard let name = ConfigSnapshot.hostName(host), snapshot.allowedHosts.contains(name) else {
             return self.refuse(.hostNotAllowed(host))
         }
-        self.proxyBase = snapshot.scheme + "://" + host
+        let proxyBase = ProxyBase(scheme: snapshot.scheme, host: host)
+        self.proxyBase = proxyBase
         if cors.stage == .preflight {
             let response: ProxyResponse
             if cors.disposition == .reject, case .refused(let origin, let hint) = cors.verdict {
@@ -128,7 +129,7 @@ struct RequestPlan {
                 // The same URL: a preflight may not follow any redirect (Fetch, CORS-preflight fetch).
                 response = ProxyResponse(
                     status: .temporaryRedirect,
-                    headers: [("Location", self.proxyBase + uri)],
+                    headers: [("Location", proxyBase.url + uri)],
                     body: ByteBuffer()
                 )
             } else {

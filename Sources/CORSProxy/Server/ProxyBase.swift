@@ -1,0 +1,11 @@
+/// `scheme://Host` as the client addressed the proxy, kept as its two parts: most exchanges never need the URL
+/// (only a rewritten `Location` or `Link`, a replay or a blocked verdict's message do), so it is joined only then.
+struct ProxyBase: Sendable, Equatable {
+    /// `http` or `https`: the listener's.
+    let scheme: String
+    /// The request's `Host`, as sent, once checked against the allowed hosts.
+    let host: String
+
+    /// `scheme://host`.
+    var url: String { self.scheme + "://" + self.host }
+}
