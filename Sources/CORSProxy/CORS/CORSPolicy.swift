@@ -1,6 +1,9 @@
 /// The CORS decisions of the proxy, as pure functions of the config and the request: no I/O. What they mean for
 /// one exchange's answers, and the `Access-Control-*` headers themselves, are ``CORSOutcome``'s.
-public struct CORSPolicy: Sendable {
+///
+/// Immutable, and a class so that handing it on is one reference: as a struct of a dozen fields, every copy
+/// the judging closures made retained each of them (about 1,900 instructions a preflight).
+public final class CORSPolicy: Sendable {
     /// What the policy makes of a request's `Origin`.
     public enum OriginVerdict: Sendable, Equatable {
         /// No `Origin` header: not a CORS request (curl, server-side calls). Forwarded without CORS headers.
