@@ -92,8 +92,7 @@ enum ASCII {
         return value.withUTF8 { bytes in
             var start = 0
             while start < bytes.count {
-                var comma = start
-                while comma < bytes.count, bytes[comma] != UInt8(ascii: ",") { comma += 1 }
+                let comma = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
                 var lower = start
                 var upper = comma
                 while lower < upper, self.isOWS(bytes[lower]) { lower += 1 }
