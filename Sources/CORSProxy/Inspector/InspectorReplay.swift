@@ -16,7 +16,7 @@ struct InspectorReplay {
     ]
 
     init(_ record: ExchangeRecord) {
-        let url = Redaction.target((record.proxyBase?.url ?? "") + record.target)
+        let url = record.url
         let origin = record.cors.verdict.origin
         // What the page's script set: the request's own headers, or those a preflight announced.
         var scripted: [String] = []

@@ -117,6 +117,10 @@ struct ExchangeRecord: Sendable {
     /// The request target with secret query values replaced by `REDACTED`.
     var target: String { Redaction.target(self.head.uri) }
 
+    /// The URL the client asked for, `scheme://Host` and target, redacted as ``target``; the target alone when
+    /// `Host` was missing or refused.
+    var url: String { Redaction.target((self.proxyBase?.url ?? "") + self.head.uri) }
+
     var host: String? { self.head.headers.first(name: "host") }
 
     /// The request's headers as the client sent them, secrets included: for ``InspectorDetail``, which redacts.
@@ -154,7 +158,7 @@ struct ExchangeRecord: Sendable {
         let model = self.model(url: "")
         let verdict = model.judge(response, isPreflight: self.preflightRequest != nil)
         guard !verdict.isAllowed else { return (model, verdict) }
-        return (self.model(url: Redaction.target((self.proxyBase?.url ?? "") + self.head.uri)), verdict)
+        return (self.model(url: self.url), verdict)
     }
 
     /// The browser's fetch that this exchange answered, as far as the proxy can tell.

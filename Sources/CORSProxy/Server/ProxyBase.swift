@@ -1,6 +1,6 @@
 /// `scheme://Host` as the client addressed the proxy, kept as its two parts: most exchanges never need the URL
 /// (only a rewritten `Location` or `Link`, a replay or a blocked verdict's message do), so it is joined only then.
-struct ProxyBase: Sendable, Equatable {
+struct ProxyBase: Sendable {
     /// `http` or `https`: the listener's.
     let scheme: String
     /// The request's `Host`, as sent, once checked against the allowed hosts.
