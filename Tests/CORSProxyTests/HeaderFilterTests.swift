@@ -188,7 +188,8 @@ struct HeaderFilterTests {
             into: &out,
             forwardCookies: forwardCookies,
             dropsContentLength: dropsContentLength
-        ) { kind, value in
+        ) { kind, bytes, out in
+            let value = String(decoding: bytes, as: UTF8.self)
             let name =
                 switch kind {
                 case .location: "location"
@@ -197,7 +198,7 @@ struct HeaderFilterTests {
                 default: "other"
                 }
             rewritten.append("\(name) \(value)")
-            return "rewritten(\(value))"
+            out.writeString("rewritten(\(value))")
         }
         return (String(buffer: out), found, rewritten)
     }

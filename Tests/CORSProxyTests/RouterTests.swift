@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 
 @testable import CORSProxy
@@ -43,32 +44,39 @@ struct RouterTests {
     @Test("Location on an upstream maps back to the proxy when the proxy routes it there again")
     func rewriteLocation() {
         let base = "http://127.0.0.1:8787"
+        let router = Rewriting(router: self.router, base: ProxyBase(scheme: "http", host: "127.0.0.1:8787"))
         #expect(
-            self.router.rewrite("https://sandbox.procore.com/rest/v1.0/me?x=1", proxyBase: base)
+            router.rewrite("https://sandbox.procore.com/rest/v1.0/me?x=1")
                 == "\(base)/rest/v1.0/me?x=1"
         )
-        #expect(self.router.rewrite("https://SANDBOX.procore.com", proxyBase: base) == "\(base)/")
+        #expect(router.rewrite("https://SANDBOX.procore.com") == "\(base)/")
         #expect(
-            self.router.rewrite("https://login-sandbox.procore.com/oauth/authorize?a=b", proxyBase: base)
+            router.rewrite("https://login-sandbox.procore.com/oauth/authorize?a=b")
                 == "\(base)/oauth/authorize?a=b"
         )
         // The proxy would send /login to sandbox.procore.com, not to the login host: left alone.
         #expect(
-            self.router.rewrite("https://login-sandbox.procore.com/login", proxyBase: base)
+            router.rewrite("https://login-sandbox.procore.com/login")
                 == "https://login-sandbox.procore.com/login"
         )
         #expect(
-            self.router.rewrite("https://storage.example.com/bucket/a.txt", proxyBase: base) == "\(base)/files/a.txt"
+            router.rewrite("https://storage.example.com/bucket/a.txt") == "\(base)/files/a.txt"
         )
         #expect(
-            self.router.rewrite("https://storage.example.com/other", proxyBase: base)
+            router.rewrite("https://storage.example.com/other")
                 == "https://storage.example.com/other"
         )
         #expect(
-            self.router.rewrite("https://sandbox.procore.com.evil.net/x", proxyBase: base)
+            router.rewrite("https://sandbox.procore.com.evil.net/x")
                 == "https://sandbox.procore.com.evil.net/x"
         )
-        #expect(self.router.rewrite("/relative/path", proxyBase: base) == "/relative/path")
+        #expect(router.rewrite("/relative/path") == "/relative/path")
+        // Normalised origins: the default port, case.
+        #expect(router.rewrite("https://sandbox.procore.com:443/rest?a") == "\(base)/rest?a")
+        #expect(router.rewrite("HTTPS://Sandbox.Procore.com#top") == "\(base)/#top")
+        #expect(router.rewrite("https://sandbox.procore.com:8443/x") == "https://sandbox.procore.com:8443/x")
+        // Without a `Host`, the path alone.
+        #expect(Rewriting(router: self.router, base: nil).rewrite("https://sandbox.procore.com/a?b") == "/a?b")
     }
 
     @Test("every Link URL is rewritten, the rest of the value kept")
@@ -76,8 +84,35 @@ struct RouterTests {
         let value =
             #"<https://sandbox.procore.com/rest/v1.0/projects?page=2&per_page=5>; rel="next", <https://sandbox.procore.com/rest/v1.0/projects?page=9>; rel="last", <https://other.example/x>; rel="help""#
         #expect(
-            self.router.rewriteLink(value, proxyBase: "http://localhost:8787")
+            Rewriting(router: self.router, base: ProxyBase(scheme: "http", host: "localhost:8787")).rewriteLink(value)
                 == #"<http://localhost:8787/rest/v1.0/projects?page=2&per_page=5>; rel="next", <http://localhost:8787/rest/v1.0/projects?page=9>; rel="last", <https://other.example/x>; rel="help""#
         )
+        // A URL on an upstream that the proxy would route elsewhere is kept whole, and so is what came before it.
+        let mixed = #"<https://sandbox.procore.com/a>; rel="a", <https://login-sandbox.procore.com/login>, <x"#
+        #expect(
+            Rewriting(router: self.router, base: ProxyBase(scheme: "https", host: "p.example")).rewriteLink(mixed)
+                == #"<https://p.example/a>; rel="a", <https://login-sandbox.procore.com/login>, <x"#
+        )
+    }
+}
+
+/// ``Router``'s rewrites as strings: what each writes into an empty buffer.
+private struct Rewriting {
+    let router: Router
+    let base: ProxyBase?
+
+    func rewrite(_ url: String) -> String {
+        Self.written(url) { self.router.writeRewritten($0, proxyBase: self.base, into: &$1) }
+    }
+
+    func rewriteLink(_ value: String) -> String {
+        Self.written(value) { self.router.writeRewrittenLink($0, proxyBase: self.base, into: &$1) }
+    }
+
+    private static func written(_ text: String, _ write: (UnsafeRawBufferPointer, inout ByteBuffer) -> Void) -> String {
+        var out = ByteBuffer()
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0), &out) }
+        return String(buffer: out)
     }
 }

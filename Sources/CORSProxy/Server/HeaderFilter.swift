@@ -118,8 +118,8 @@ enum HeaderFilter {
     }
 
     /// Writes the upstream response header lines a client may see into `out`, before the proxy adds its own CORS
-    /// headers. Lines that pass unchanged are copied as bytes; `rewrite` maps `Location`, `Content-Location` and
-    /// `Link` values. `Vary` is left out for the caller to merge; `Content-Length` too when `dropsContentLength`
+    /// headers. Lines that pass unchanged are copied as bytes; `rewrite` writes `Location`, `Content-Location` and
+    /// `Link` values, mapped. `Vary` is left out for the caller to merge; `Content-Length` too when `dropsContentLength`
     /// (a response that has no body) or when the upstream sent `Transfer-Encoding`, which libcurl frames the body by
     /// instead (RFC 9112 §6.3).
     static func writeResponseHeaders(
@@ -127,7 +127,7 @@ enum HeaderFilter {
         into out: inout ByteBuffer,
         forwardCookies: Bool,
         dropsContentLength: Bool,
-        rewrite: (_ kind: HeaderName, _ value: String) -> String
+        rewrite: (_ kind: HeaderName, _ value: UnsafeRawBufferPointer, _ out: inout ByteBuffer) -> Void
     ) -> Response {
         var result = Response()
         head.lines.withUnsafeReadableBytes { bytes in
@@ -161,7 +161,7 @@ enum HeaderFilter {
                 case .location, .contentLocation, .link:
                     out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
                     out.writeStaticString(": ")
-                    out.writeString(rewrite(kind, text(field.value)))
+                    rewrite(kind, UnsafeRawBufferPointer(rebasing: bytes[field.value]), &out)
                     out.writeStaticString("\r\n")
                 case .xRateLimitRemaining:
                     result.rateLimitRemaining = Double(text(field.value))

@@ -73,10 +73,12 @@ extension ProxyHandler {
             forwardCookies: exchange.route?.forwardCookies ?? false,
             // No length for 1xx, 204 and 304, whatever the headers say (RFC 9110 §6.4.1).
             dropsContentLength: !status.mayHaveResponseBody
-        ) { kind, value in
-            let base = base?.url ?? ""
-            return kind == .link
-                ? router.rewriteLink(value, proxyBase: base) : router.rewrite(Substring(value), proxyBase: base)
+        ) { kind, value, out in
+            if kind == .link {
+                router.writeRewrittenLink(value, proxyBase: base, into: &out)
+            } else {
+                router.writeRewritten(value, proxyBase: base, into: &out)
+            }
         }
         // The upstream counted this request whatever follows, so its word on the budget is taken first.
         if let key = exchange.budgetKey, let remaining = found.rateLimitRemaining.flatMap({ Int(exactly: $0) }),

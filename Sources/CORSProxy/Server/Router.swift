@@ -1,12 +1,39 @@
+internal import NIOCore
+
 /// Picks the route for a request path: the longest matching `prefix` wins.
 struct Router: Sendable {
     let routes: [ProxyConfig.Route]
-    /// `scheme://host[:port]` of every upstream, for the rewrite fast path.
-    private let upstreamOrigins: [String]
+    /// `scheme://host[:port]` of every upstream, as bytes, each once.
+    private let upstreamOrigins: [[UInt8]]
+    /// What the rewrite reads of each route, in `routes`' order, as bytes.
+    private let targets: [RewriteTarget]
+
+    private struct RewriteTarget {
+        /// The route's upstream, in `upstreamOrigins`.
+        let originIndex: Int
+        let basePath: [UInt8]
+        let prefix: [UInt8]
+        let stripPrefix: Bool
+    }
 
     init(routes: [ProxyConfig.Route]) {
         self.routes = routes.sorted { $0.prefix.count > $1.prefix.count }
-        self.upstreamOrigins = Array(Set(routes.map(\.upstream.origin)))
+        var origins: [String] = []
+        var targets: [RewriteTarget] = []
+        for route in self.routes {
+            let originIndex = origins.firstIndex(of: route.upstream.origin) ?? origins.count
+            if originIndex == origins.count { origins.append(route.upstream.origin) }
+            targets.append(
+                RewriteTarget(
+                    originIndex: originIndex,
+                    basePath: Array(route.upstream.basePath.utf8),
+                    prefix: Array(route.prefix.utf8),
+                    stripPrefix: route.stripPrefix
+                )
+            )
+        }
+        self.upstreamOrigins = origins.map { Array($0.utf8) }
+        self.targets = targets
     }
 
     /// The route for `path` (the request target without its query). Prefixes compare byte for byte.
@@ -34,79 +61,93 @@ struct Router: Sendable {
         return url
     }
 
-    /// Maps an absolute URL on one of the upstreams back to the proxy, when the proxy would route the result to
-    /// that same upstream; otherwise returns it unchanged. Used for `Location` and `Link`.
-    func rewrite(_ url: Substring, proxyBase: String) -> String {
-        guard let (origin, pathAndRest) = self.upstreamOrigin(of: url) else { return String(url) }
-        // Routes are read in place (`routes[index].…`): copying a whole `Route` per candidate cost more than the
-        // rewrite itself.
-        for index in self.routes.indices where self.routes[index].upstream.origin == origin {
-            let basePath = self.routes[index].upstream.basePath
-            guard ASCII.hasPrefix(pathAndRest.utf8, basePath.utf8) else { continue }
-            let rest = pathAndRest.droppingUTF8(basePath.utf8.count)
-            guard rest.isEmpty || Self.startsPathEnd(rest) else { continue }
-            let pathLength =
-                ASCII.firstOffset(in: rest.utf8) { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
-                ?? rest.utf8.count
-            let path = pathLength == 0 ? "/" : rest.prefixUTF8(pathLength)
-            let suffix = rest.droppingUTF8(pathLength)
-            let prefix = self.routes[index].prefix
-            var proxyPath = path
-            if self.routes[index].stripPrefix {
-                proxyPath = (prefix.utf8.last == UInt8(ascii: "/") ? prefix.dropLast() : prefix[...]) + path
+    /// Writes `url` into `out`, mapped back to the proxy when it is an absolute URL on one of the upstreams and the
+    /// proxy would route the result to that same upstream; unchanged otherwise. Used for `Location` and `Link`.
+    /// Over bytes, into the response head itself: this runs for every rewritten header of every response.
+    func writeRewritten(_ url: UnsafeRawBufferPointer, proxyBase: ProxyBase?, into out: inout ByteBuffer) {
+        guard let (originIndex, restStart) = self.upstreamOrigin(of: url) else {
+            out.writeBytes(url)
+            return
+        }
+        for (index, target) in self.targets.enumerated() where target.originIndex == originIndex {
+            guard ASCII.hasPrefix(url[restStart...], target.basePath) else { continue }
+            let pathStart = restStart + target.basePath.count
+            guard pathStart == url.count || Self.isPathEnd(url[pathStart]) else { continue }
+            let pathEnd =
+                url[pathStart...].firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? url.count
+            // The proxy's path goes into `out` first, and is taken back if the proxy would route it elsewhere.
+            let mark = out.writerIndex
+            if let proxyBase {
+                out.writeString(proxyBase.scheme)
+                out.writeStaticString("://")
+                out.writeString(proxyBase.host)
             }
-            guard let matched = self.routes.firstIndex(where: { ASCII.hasPrefix(proxyPath.utf8, $0.prefix.utf8) }),
-                self.routes[matched].prefix == prefix
-            else { continue }
-            var result = proxyBase
-            result.reserveCapacity(proxyBase.utf8.count + proxyPath.utf8.count + suffix.utf8.count)
-            result += proxyPath
-            result += suffix
-            return result
+            let proxyPathStart = out.writerIndex
+            if target.stripPrefix {
+                out.writeBytes(target.prefix.last == UInt8(ascii: "/") ? target.prefix.dropLast() : target.prefix[...])
+            }
+            if pathEnd == pathStart {
+                out.writeInteger(UInt8(ascii: "/"))
+            } else {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: url[pathStart..<pathEnd]))
+            }
+            let routed = out.withUnsafeReadableBytes { written in
+                let proxyPath = written[(proxyPathStart - out.readerIndex)...]
+                return self.targets.firstIndex { ASCII.hasPrefix(proxyPath, $0.prefix) }
+            }
+            guard routed == index else {
+                out.moveWriterIndex(to: mark)
+                continue
+            }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: url[pathEnd...]))
+            return
         }
-        return String(url)
+        out.writeBytes(url)
     }
 
-    /// Whether `text` starts with `/`, `?` or `#`: the end of a URL's authority.
-    private static func startsPathEnd(_ text: Substring) -> Bool {
-        guard let first = text.utf8.first else { return false }
-        return first == UInt8(ascii: "/") || first == UInt8(ascii: "?") || first == UInt8(ascii: "#")
-    }
-
-    /// The normalised origin of `url` and what follows it, when the URL is on one of the upstreams' hosts.
-    private func upstreamOrigin(of url: Substring) -> (origin: String, rest: Substring)? {
-        // Fast path: upstreams write their own URLs in the canonical form the config holds.
-        for origin in self.upstreamOrigins where ASCII.hasPrefix(url.utf8, origin.utf8) {
-            let rest = url.droppingUTF8(origin.utf8.count)
-            if rest.isEmpty || Self.startsPathEnd(rest) { return (origin, rest) }
-        }
-        // Otherwise compare origins normalised (case, default port); paths stay case-sensitive.
-        let lowered = url.lowercased()
-        guard self.upstreamOrigins.contains(where: { lowered.contains($0.drop { $0 != "/" }) }),
-            let (scheme, afterScheme) = Origin.splitScheme(String(url))
-        else { return nil }
-        let authorityEnd = afterScheme.firstIndex { "/?#".contains($0) } ?? afterScheme.endIndex
-        guard let origin = UpstreamURL("\(scheme)://\(afterScheme[..<authorityEnd])")?.origin else { return nil }
-        return (origin, afterScheme[authorityEnd...])
-    }
-
-    /// Rewrites every `<URL>` of a `Link` header value (RFC 8288).
-    func rewriteLink(_ value: String, proxyBase: String) -> String {
-        let utf8 = value.utf8
-        var result = ""
-        result.reserveCapacity(utf8.count + 64)
+    /// Writes a `Link` header value (RFC 8288) into `out` with every `<URL>` in it rewritten.
+    func writeRewrittenLink(_ value: UnsafeRawBufferPointer, proxyBase: ProxyBase?, into out: inout ByteBuffer) {
         var position = 0
-        while let open = ASCII.firstOffset(of: UInt8(ascii: "<"), in: value, from: position),
-            let close = ASCII.firstOffset(of: UInt8(ascii: ">"), in: value, from: open + 1)
+        while let open = value[position...].firstIndex(of: UInt8(ascii: "<")),
+            let close = value[(open + 1)...].firstIndex(of: UInt8(ascii: ">"))
         {
-            let urlStart = utf8.index(utf8.startIndex, offsetBy: open + 1)
-            result += value[utf8.index(utf8.startIndex, offsetBy: position)..<urlStart]
-            result += self.rewrite(value[urlStart..<utf8.index(utf8.startIndex, offsetBy: close)], proxyBase: proxyBase)
-            result += ">"
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: value[position...open]))
+            self.writeRewritten(
+                UnsafeRawBufferPointer(rebasing: value[(open + 1)..<close]),
+                proxyBase: proxyBase,
+                into: &out
+            )
+            out.writeInteger(UInt8(ascii: ">"))
             position = close + 1
         }
-        result += value[utf8.index(utf8.startIndex, offsetBy: position)...]
-        return result
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: value[position...]))
+    }
+
+    /// Whether `byte` is `/`, `?` or `#`: the end of a URL's authority.
+    private static func isPathEnd(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
+    }
+
+    /// Which of `upstreamOrigins` `url` is on, and where what follows the origin starts.
+    private func upstreamOrigin(of url: UnsafeRawBufferPointer) -> (originIndex: Int, restStart: Int)? {
+        // Fast path: upstreams write their own URLs in the canonical form the config holds.
+        for (index, origin) in self.upstreamOrigins.enumerated() where ASCII.hasPrefix(url, origin) {
+            if origin.count == url.count || Self.isPathEnd(url[origin.count]) { return (index, origin.count) }
+        }
+        // Otherwise compare origins normalised (case, default port); paths stay case-sensitive.
+        let text = String(decoding: url, as: UTF8.self)
+        let lowered = text.lowercased()
+        guard
+            self.upstreamOrigins.contains(where: { origin in
+                lowered.contains(String(decoding: origin.drop { $0 != UInt8(ascii: "/") }, as: UTF8.self))
+            }),
+            let (scheme, afterScheme) = Origin.splitScheme(text)
+        else { return nil }
+        let authorityEnd = afterScheme.firstIndex { "/?#".contains($0) } ?? afterScheme.endIndex
+        guard let origin = UpstreamURL("\(scheme)://\(afterScheme[..<authorityEnd])")?.origin,
+            let index = self.upstreamOrigins.firstIndex(where: { $0.elementsEqual(origin.utf8) })
+        else { return nil }
+        return (index, url.count - afterScheme[authorityEnd...].utf8.count)
     }
 }
 
@@ -114,10 +155,5 @@ extension Substring {
     /// The substring without its first `count` UTF-8 bytes (which end on a character boundary: ASCII).
     func droppingUTF8(_ count: Int) -> Substring {
         self[self.utf8.index(self.startIndex, offsetBy: count)...]
-    }
-
-    /// The first `count` UTF-8 bytes (which end on a character boundary: ASCII).
-    func prefixUTF8(_ count: Int) -> Substring {
-        self[..<self.utf8.index(self.startIndex, offsetBy: count)]
     }
 }

@@ -47,12 +47,6 @@ enum ASCII {
         return text.withUTF8 { bytes in start < bytes.count ? bytes[start...].firstIndex(of: byte) : nil }
     }
 
-    /// The offset of the first byte of `bytes` that `predicate` accepts: over contiguous bytes when they are.
-    static func firstOffset(in bytes: Substring.UTF8View, where predicate: (UInt8) -> Bool) -> Int? {
-        if let found = bytes.withContiguousStorageIfAvailable({ $0.firstIndex(where: predicate) }) { return found }
-        return bytes.firstIndex(where: predicate).map { bytes.distance(from: bytes.startIndex, to: $0) }
-    }
-
     /// Whether `text` equals `lowercase` (lowercase ASCII) ignoring ASCII case.
     static func equalsIgnoringCase(_ text: String, _ lowercase: String) -> Bool {
         self.equalsIgnoringCase(text.utf8, lowercase.utf8)
