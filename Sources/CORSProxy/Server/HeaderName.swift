@@ -30,8 +30,9 @@ enum HeaderName: Equatable {
     case accessControl
     case other
 
-    private static let names: [(lowercase: [UInt8], kind: HeaderName)] =
-        ([
+    /// The names, lowercase, by length: a name is compared only with those of its own length (at most three).
+    private static let namesByLength: [[(lowercase: [UInt8], kind: HeaderName)]] = {
+        let names: [(String, HeaderName)] = [
             ("keep-alive", .hopByHop), ("proxy-connection", .hopByHop), ("proxy-authenticate", .hopByHop),
             ("proxy-authorization", .hopByHop), ("te", .hopByHop), ("trailer", .hopByHop),
             ("transfer-encoding", .transferEncoding), ("upgrade", .hopByHop), ("connection", .connection),
@@ -41,7 +42,14 @@ enum HeaderName: Equatable {
             ("x-forwarded-host", .xForwardedHost), ("forwarded", .forwarded), ("vary", .vary), ("location", .location),
             ("content-location", .contentLocation), ("link", .link), ("x-corsproxy-fault", .xCorsproxyFault),
             ("x-rate-limit-remaining", .xRateLimitRemaining), ("x-rate-limit-reset", .xRateLimitReset),
-        ] as [(String, HeaderName)]).map { (Array($0.0.utf8), $0.1) }
+        ]
+        var table = Array(
+            repeating: [(lowercase: [UInt8], kind: HeaderName)](),
+            count: 1 + (names.map(\.0.utf8.count).max() ?? 0)
+        )
+        for (name, kind) in names { table[name.utf8.count].append((Array(name.utf8), kind)) }
+        return table
+    }()
     private static let accessControlPrefix = Array("access-control-".utf8)
 
     init(_ name: String) {
@@ -57,7 +65,11 @@ enum HeaderName: Equatable {
             self = .accessControl
             return
         }
-        for (lowercase, kind) in Self.names where ASCII.equalsIgnoringCase(bytes, lowercase) {
+        guard bytes.count < Self.namesByLength.count else {
+            self = .other
+            return
+        }
+        for (lowercase, kind) in Self.namesByLength[bytes.count] where ASCII.equalsIgnoringCase(bytes, lowercase) {
             self = kind
             return
         }
