@@ -194,6 +194,41 @@ struct ResponseHeadParserTests {
         #expect(headers == ["\(name): x", "X-Trailing-CR: y"])
     }
 
+    /// Whether a head with the one header line `line` (bytes, CRLF added) keeps it.
+    static func keeps(_ line: [UInt8]) -> Bool {
+        var parser = ResponseHeadParser()
+        var outcome = Self.feed("HTTP/1.1 200 OK\r\n", statuses: [200], into: &parser)
+        Self.feedLine(line + Array("\r\n".utf8), statuses: [200], into: &parser, outcome: &outcome)
+        Self.feedLine(Array("\r\n".utf8), statuses: [200], into: &parser, outcome: &outcome)
+        return outcome.heads.first?.fields.count == 1
+    }
+
+    @Test("a one-byte name is kept exactly when the byte is a token character, for all 256 bytes")
+    func everyNameByte() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for byte in UInt8.min...UInt8.max where byte != UInt8(ascii: ":") && byte != UInt8(ascii: "\n") {
+            #expect(Self.keeps([byte] + Array(": x".utf8)) == tchar.contains(byte), "byte \(byte)")
+        }
+    }
+
+    @Test("a CR, LF or NUL anywhere in a long value drops it, whichever eight-byte word it falls in")
+    func controlBytesAtEveryOffset() {
+        // Every byte but the three, obs-text and tabs included, so no word is passed over for being plain.
+        let plain = (UInt8(0x0E)...UInt8.max).map { $0 } + [UInt8(ascii: "\t"), 0x01, 0x0B, 0x0C]
+        let value = Array(plain.prefix(37))
+        #expect(Self.keeps(Array("X-Long: ".utf8) + value))
+        for bad: UInt8 in [UInt8(ascii: "\r"), UInt8(ascii: "\n"), 0] {
+            for offset in 1..<(value.count - 1) {
+                var spoiled = value
+                spoiled[offset] = bad
+                #expect(!Self.keeps(Array("X-Long: ".utf8) + spoiled), "byte \(bad) at \(offset)")
+            }
+        }
+        // A tab early in the value sends the check byte by byte: a CR after it still drops the value.
+        #expect(!Self.keeps(Array("X-Tab: a\tbcdefghijklmnopqrstuvwxyz\r0123456789".utf8)))
+        #expect(Self.keeps(Array("X-Tab: a\tbcdefghijklmnopqrstuvwxyz 0123456789".utf8)))
+    }
+
     @Test(
         "a status-looking line in the middle of a head is a header line, dropped, not the start of a new head",
         arguments: ["HTTP/1.1 304 Not:Modified", "HTTP/1.1 304 Not Modified", "HTTP/1.1 200 OK"]
