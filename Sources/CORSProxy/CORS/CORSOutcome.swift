@@ -293,17 +293,6 @@ struct CORSOutcome: Sendable {
         return lines
     }
 
-    /// The `Vary` value of `answer`: `Origin` on every answer (requests without `Origin` and refusals included,
-    /// so a cache never serves one origin's answer to another), merged with the upstream's own for a relayed
-    /// response; everything a preflight answer depends on for a preflight.
-    func vary(for answer: Answer, upstream: [String] = []) -> String {
-        switch answer {
-        case .preflight: self.headers.preflightVary
-        case .local, .limited: "Origin"
-        case .relayed: Self.mergeVary(upstream, adding: "Origin")
-        }
-    }
-
     /// Writes the `Access-Control-*` lines and `Vary` of `answer` into a response head.
     /// - Parameters:
     ///   - answer: The kind of answer.
@@ -340,22 +329,35 @@ struct CORSOutcome: Sendable {
         return SentLines(lines)
     }
 
+    /// Writes the `Vary` line of `answer`: `Origin` on every answer (requests without `Origin` and refusals
+    /// included, so a cache never serves one origin's answer to another), merged with the upstream's own for a
+    /// relayed response (``writeRelayedVary(_:into:)``); everything a preflight answer depends on for a preflight.
     private func writeVary(_ answer: Answer, upstream: [String], into buffer: inout ByteBuffer) {
-        if answer != .preflight && upstream.isEmpty {
+        switch answer {
+        case .preflight:
+            buffer.writeHeader("Vary", self.headers.preflightVary)
+        case .relayed where !upstream.isEmpty:
+            Self.writeRelayedVary(upstream, into: &buffer)
+        case .relayed, .local, .limited:
             buffer.writeStaticString("Vary: Origin\r\n")
-        } else {
-            buffer.writeHeader("Vary", self.vary(for: answer, upstream: upstream))
         }
     }
 
-    /// `Vary` with `extra` added once, keeping the upstream's values and order (`*` stays alone).
-    static func mergeVary(_ upstream: [String], adding extra: String) -> String {
-        if upstream.isEmpty { return extra }
-        if upstream.contains("*") { return "*" }
-        let lowercase = extra.lowercased()
-        if upstream.contains(where: { ASCII.equalsIgnoringCase($0, lowercase) }) {
-            return upstream.joined(separator: ", ")
+    /// `Vary` for a relayed response with the upstream's values: kept in their order, `Origin` added unless one of
+    /// them is it (ignoring case), and `*` alone when one of them is `*`.
+    static func writeRelayedVary(_ upstream: [String], into buffer: inout ByteBuffer) {
+        guard !upstream.contains("*") else {
+            buffer.writeStaticString("Vary: *\r\n")
+            return
         }
-        return (upstream + [extra]).joined(separator: ", ")
+        buffer.writeStaticString("Vary: ")
+        for (index, value) in upstream.enumerated() {
+            if index > 0 { buffer.writeStaticString(", ") }
+            buffer.writeString(value)
+        }
+        if !upstream.contains(where: { ASCII.equalsIgnoringCase($0, "origin") }) {
+            buffer.writeStaticString(upstream.isEmpty ? "Origin" : ", Origin")
+        }
+        buffer.writeStaticString("\r\n")
     }
 }
