@@ -108,8 +108,8 @@ struct Router: Sendable {
     /// Writes a `Link` header value (RFC 8288) into `out` with every `<URL>` in it rewritten.
     func writeRewrittenLink(_ value: UnsafeRawBufferPointer, proxyBase: ProxyBase?, into out: inout ByteBuffer) {
         var position = 0
-        while let open = value[position...].firstIndex(of: UInt8(ascii: "<")),
-            let close = value[(open + 1)...].firstIndex(of: UInt8(ascii: ">"))
+        while let open = ASCII.firstOffset(of: UInt8(ascii: "<"), in: value, from: position),
+            let close = ASCII.firstOffset(of: UInt8(ascii: ">"), in: value, from: open + 1)
         {
             out.writeBytes(UnsafeRawBufferPointer(rebasing: value[position...open]))
             self.writeRewritten(
