@@ -16,12 +16,13 @@ enum HeaderFilter {
         var tokens: [String] = []
         for value in values {
             ASCII.forEachListElement(in: value) { token in
-                guard !ASCII.equalsIgnoringCase(token, "close".utf8) else { return true }
+                // Classified as bytes: `keep-alive` and `close`, the usual values, need no `String`.
+                let kind = HeaderName(bytes: UnsafeRawBufferPointer(token))
+                guard kind != .hopByHop, kind != .transferEncoding, kind != .connection,
+                    !ASCII.equalsIgnoringCase(token, "close".utf8)
+                else { return true }
                 let name = String(decoding: token, as: UTF8.self).lowercased()
-                let kind = HeaderName(name)
-                if kind != .hopByHop, kind != .transferEncoding, kind != .connection, !tokens.contains(name) {
-                    tokens.append(name)
-                }
+                if !tokens.contains(name) { tokens.append(name) }
                 return true
             }
         }
