@@ -8,7 +8,10 @@ internal import NIOHTTP1
 /// Nothing else in the proxy writes those headers, so what the browser is sent and what the log line predicts
 /// about it (``ExchangeRecord/browserVerdict``, from the lines ``write(_:upstreamVary:into:)`` returns) cannot
 /// disagree.
-struct CORSOutcome: Sendable {
+///
+/// An immutable class: the exchange, its plan and its record share one instance, where copying the struct it was
+/// retained each of its fields, four times per request.
+final class CORSOutcome: Sendable {
     /// Which CORS request this is.
     enum Stage: Sendable, Equatable {
         /// No `Origin`: not a CORS request (curl, server-side calls).
