@@ -90,16 +90,20 @@ extension TransferRequest {
         var line: [UInt8] = []
         line.reserveCapacity(256)
         for (name, value) in self.headers {
+            // Appended from their contiguous UTF-8: `append(contentsOf: s.utf8)` goes through the view, ~170
+            // instructions a string.
+            var name = name
+            var value = value
             if name.utf8.count == 6, name.lowercased() == "accept" { hasAccept = true }
             line.removeAll(keepingCapacity: true)
-            line.append(contentsOf: name.utf8)
+            name.withUTF8 { line.append(contentsOf: $0) }
             // "Name;" is curl's syntax for a header with an empty value; "Name:" would remove it.
             if value.isEmpty {
                 line.append(UInt8(ascii: ";"))
             } else {
                 line.append(UInt8(ascii: ":"))
                 line.append(UInt8(ascii: " "))
-                line.append(contentsOf: value.utf8)
+                value.withUTF8 { line.append(contentsOf: $0) }
             }
             line.append(0)
             list = line.withUnsafeBytes { curl_slist_append(list, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
