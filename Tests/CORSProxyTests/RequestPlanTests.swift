@@ -151,4 +151,26 @@ struct RequestPlanTests {
         }
         #expect(files.isHTTP2 && files.url == "https://files.example.com/files/a" && files.body == .none)
     }
+
+    @Test(
+        "the upstream body's framing: chunked stays chunked, a length a length, a bodyless POST, PUT or PATCH sends 0",
+        arguments: [
+            (HTTPMethod.GET, [], TransferRequest.Body.none),
+            (.POST, [], .length(0)),
+            (.PUT, [("content-length", "0")], .length(0)),
+            (.PATCH, [("Content-Length", "12")], .length(12)),
+            (.POST, [("Transfer-Encoding", "gzip, Chunked")], .chunked),
+            (.POST, [("content-length", "5"), ("Content-Length", "7")], .length(5)),
+            (.DELETE, [], .none),
+            (.DELETE, [("Content-Length", "3")], .length(3)),
+            (.GET, [("Content-Length", "0")], .none),
+            (.HEAD, [("Content-Length", "0")], .none),
+            (.OPTIONS, [("Content-Length", "0")], .length(0)),
+            (.POST, [("X-Content-Length", "9"), ("Transfer-Encodings", "chunked")], .length(0)),
+        ] as [(HTTPMethod, [(String, String)], TransferRequest.Body)]
+    )
+    func bodyFraming(method: HTTPMethod, headers: [(String, String)], expected: TransferRequest.Body) {
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: "/api/x", headers: HTTPHeaders(headers))
+        #expect(RequestPlan.bodyFraming(head) == expected)
+    }
 }
