@@ -1,3 +1,5 @@
+internal import NIOCore
+
 /// `scheme://Host` as the client addressed the proxy, kept as its two parts: most exchanges never need the URL
 /// (only a rewritten `Location` or `Link`, a replay or a blocked verdict's message do), so it is joined only then.
 struct ProxyBase: Sendable {
@@ -8,4 +10,11 @@ struct ProxyBase: Sendable {
 
     /// `scheme://host`.
     var url: String { self.scheme + "://" + self.host }
+
+    /// Writes `scheme://host` into `buffer` (a rewritten `Location` or `Link`).
+    func write(into buffer: inout ByteBuffer) {
+        buffer.writeString(self.scheme)
+        buffer.writeStaticString("://")
+        buffer.writeString(self.host)
+    }
 }

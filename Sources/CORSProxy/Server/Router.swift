@@ -38,7 +38,13 @@ struct Router: Sendable {
 
     /// The route for `path` (the request target without its query). Prefixes compare byte for byte.
     func route(for path: Substring) -> ProxyConfig.Route? {
-        self.routes.first { ASCII.hasPrefix(path.utf8, $0.prefix.utf8) }
+        self.routeIndex(for: path.utf8).map { self.routes[$0] }
+    }
+
+    /// The index in `routes` of the first, so longest, prefix of `path`: the one rule for which route a path takes,
+    /// for requests and for the rewrite's check of where a mapped URL would go.
+    private func routeIndex(for path: some Collection<UInt8>) -> Int? {
+        self.targets.firstIndex { ASCII.hasPrefix(path, $0.prefix) }
     }
 
     /// The upstream URL for an origin-form request target, query string byte for byte.
@@ -77,11 +83,7 @@ struct Router: Sendable {
                 url[pathStart...].firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? url.count
             // The proxy's path goes into `out` first, and is taken back if the proxy would route it elsewhere.
             let mark = out.writerIndex
-            if let proxyBase {
-                out.writeString(proxyBase.scheme)
-                out.writeStaticString("://")
-                out.writeString(proxyBase.host)
-            }
+            proxyBase?.write(into: &out)
             let proxyPathStart = out.writerIndex
             if target.stripPrefix {
                 out.writeBytes(target.prefix.last == UInt8(ascii: "/") ? target.prefix.dropLast() : target.prefix[...])
@@ -92,8 +94,7 @@ struct Router: Sendable {
                 out.writeBytes(UnsafeRawBufferPointer(rebasing: url[pathStart..<pathEnd]))
             }
             let routed = out.withUnsafeReadableBytes { written in
-                let proxyPath = written[(proxyPathStart - out.readerIndex)...]
-                return self.targets.firstIndex { ASCII.hasPrefix(proxyPath, $0.prefix) }
+                self.routeIndex(for: written[(proxyPathStart - out.readerIndex)...])
             }
             guard routed == index else {
                 out.moveWriterIndex(to: mark)
