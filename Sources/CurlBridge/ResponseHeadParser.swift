@@ -133,8 +133,8 @@ struct ResponseHeadParser {
         return bytes
     }
 
-    /// Whether the bytes may be passed on: no CR, LF or NUL. Eight bytes at a time while no byte of the word is
-    /// below `\r` (the three are), then byte by byte over the buffer itself, not a `Slice` of it, whose
+    /// Whether the bytes may be passed on: no CR, LF or NUL. Eight bytes at a time while every byte of the word is
+    /// above `\r` (the three are not), then byte by byte over the buffer itself, not a `Slice` of it, whose
     /// bounds-checked indexing costs four times as much a byte.
     private static func isFieldText(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
