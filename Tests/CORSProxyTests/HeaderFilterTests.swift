@@ -16,12 +16,13 @@ struct HeaderFilterTests {
         forwardCookies: Bool = false,
         hops: [String]? = ["192.0.2.7"],
         style: ProxyConfig.ForwardedHeaders = .xForwarded,
-        scheme: String = "http"
+        scheme: String = "http",
+        clientScheme: String? = nil
     ) -> [String] {
         HeaderFilter.requestHeaders(
             HTTPHeaders(headers),
             forwardCookies: forwardCookies,
-            chain: hops.map { ForwardedChain(hops: $0.map { IPAddress($0)! }) },
+            chain: hops.map { ForwardedChain(hops: $0.map { IPAddress($0)! }, scheme: clientScheme) },
             style: style,
             scheme: scheme
         ).map { "\($0.name): \($0.value)" }
@@ -115,6 +116,21 @@ struct HeaderFilterTests {
         #expect(sent == [#"Forwarded: for=198.51.100.7, for="[::1]";proto=https;host="proxy.example:8787""#])
         let plain = Self.upstream([("Host", "localhost")], style: .forwarded)
         #expect(plain == ["Forwarded: for=192.0.2.7;proto=http;host=localhost"])
+    }
+
+    @Test("the client's scheme a trusted proxy reported: X-Forwarded-Proto says it; Forwarded, on the client's element")
+    func requestClientScheme() {
+        let hops = ["198.51.100.7", "10.0.0.1"]
+        let headers = [("Host", "gw.example"), ("X-Forwarded-Proto", "http")]
+        #expect(
+            Self.upstream(headers, hops: hops, clientScheme: "https") == [
+                "X-Forwarded-For: 198.51.100.7, 10.0.0.1", "X-Forwarded-Proto: https", "X-Forwarded-Host: gw.example",
+            ]
+        )
+        let forwarded = Self.upstream(headers, hops: hops, style: .forwarded, clientScheme: "https")
+        #expect(forwarded == ["Forwarded: for=198.51.100.7;proto=https, for=10.0.0.1;proto=http;host=gw.example"])
+        let alone = Self.upstream(headers, hops: ["10.0.0.1"], style: .forwarded, clientScheme: "https")
+        #expect(alone == ["Forwarded: for=10.0.0.1;proto=http;host=gw.example"], "one hop: the proxy's own element")
     }
 
     @Test("forwardedHeaders \"none\": no forwarding header of either family goes upstream")

@@ -82,6 +82,41 @@ struct TrustedProxiesTests {
     }
 
     @Test(
+        "behind a trusted proxy that terminated TLS, rewritten URLs and X-Forwarded-Proto say https; untrusted, http",
+        arguments: [
+            ("127.0.0.1/32", "x-forwarded", ["X-Forwarded-For: 198.51.100.7", "X-Forwarded-Proto: https"], "https"),
+            ("127.0.0.1/32", "forwarded", [#"Forwarded: for=198.51.100.7;proto="https""#], "https"),
+            ("10.0.0.0/8", "x-forwarded", ["X-Forwarded-For: 198.51.100.7", "X-Forwarded-Proto: https"], "http"),
+            ("127.0.0.1/32", "x-forwarded", ["X-Forwarded-Proto: javascript"], "http"),
+        ]
+    )
+    func clientScheme(trusted: String, mode: String, sent: [String], scheme: String) async throws {
+        try await withUpstream { upstream in
+            let extra = #""trustedProxies": ["\#(trusted)"], "forwardedHeaders": "\#(mode)""#
+            try await withProxy(Self.config(upstream: upstream.url, extra: extra)) { proxy in
+                let onUpstream = "\(upstream.url)/echo/next?page=2"
+                let to = onUpstream.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let (redirect, echo) = try await offCooperativePool {
+                    let client = try KeepAliveClient(port: proxy.port)
+                    return (try client.get("/redirect?to=\(to)", headers: sent), try client.get("/echo", headers: sent))
+                }
+                #expect(redirect.status == 302)
+                #expect(redirect.header("Location") == "\(scheme)://127.0.0.1/echo/next?page=2")
+                let forwarding = try Self.forwarding(echo)
+                if mode == "forwarded" {
+                    #expect(
+                        forwarding == [
+                            "forwarded": "for=198.51.100.7;proto=\(scheme), for=127.0.0.1;proto=http;host=127.0.0.1"
+                        ]
+                    )
+                } else {
+                    #expect(forwarding["x-forwarded-proto"] == scheme)
+                }
+            }
+        }
+    }
+
+    @Test(
         "forwardedHeaders: what the upstream receives in each mode",
         arguments: [
             (

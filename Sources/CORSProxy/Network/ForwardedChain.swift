@@ -8,23 +8,33 @@ internal import NIOHTTP1
 /// and Envoy's trusted-hops walk. Everything left of the client is whatever an untrusted party wrote, so it is
 /// dropped; an entry that is not an address (`unknown`, an obfuscated `_id`, garbage) ends the walk at the hop
 /// that reported it. With every entry trusted, the leftmost is the client.
+///
+/// The same walk finds the scheme the client used, when a trusted proxy terminated its TLS: the `proto=` of the
+/// `Forwarded` element that names the client, or the `X-Forwarded-Proto` entry beside the client's
+/// `X-Forwarded-For` entry (a single `X-Forwarded-Proto`, as a proxy that sets rather than appends it writes,
+/// stands for the client).
 struct ForwardedChain: Sendable, Equatable {
     /// The client's address: what a `"client"` rate limit keys on and the access log's `client`.
     let client: String
     /// The addresses the upstream is told about, client first, the socket peer last: `[peer]` when the peer is not
     /// trusted.
     let hops: [String]
+    /// `http` or `https`, the scheme the client used, as a trusted proxy reported it; `nil` when none did (or said
+    /// anything else), and then the client used the proxy's own.
+    let scheme: String?
 
     /// The chain of a request from `peer` whose claims are not believed.
     init(peer: IPAddress) {
         self.client = peer.description
         self.hops = [self.client]
+        self.scheme = nil
     }
 
-    /// The chain of these hops, client first.
-    init(hops: [IPAddress]) {
+    /// The chain of these hops, client first, with the scheme a trusted proxy reported for the client.
+    init(hops: [IPAddress], scheme: String? = nil) {
         self.client = hops[0].description
         self.hops = hops.map(\.description)
+        self.scheme = scheme
     }
 
     /// - Parameters:
@@ -37,7 +47,8 @@ struct ForwardedChain: Sendable, Equatable {
             self.init(peer: peer)
             return
         }
-        let claimed = readsForwarded ? Self.forwardedFor(headers["forwarded"]) : Self.list(headers["x-forwarded-for"])
+        let elements = readsForwarded ? Self.forwardedElements(headers["forwarded"]) : []
+        let claimed = readsForwarded ? elements.map(Self.forValue(of:)) : Self.list(headers["x-forwarded-for"])
         var hops = [peer]
         for entry in claimed.reversed() {
             guard trusted.contains(where: { $0.contains(hops[hops.count - 1]) }),
@@ -45,7 +56,31 @@ struct ForwardedChain: Sendable, Equatable {
             else { break }
             hops.append(address)
         }
-        self.init(hops: hops.reversed())
+        // The entry that names the client; with none taken, the peer's own entry (whose `for=` was not an
+        // address): what the trusted peer saw of the party that connected to it.
+        let index = claimed.count - max(hops.count - 1, 1)
+        let proto: Substring?
+        if readsForwarded {
+            proto = elements.indices.contains(index) ? Self.parameter("proto", of: elements[index]) : nil
+        } else {
+            // One entry per hop, as `X-Forwarded-For` has, or a single one for the client.
+            let protos = Self.list(headers["x-forwarded-proto"])
+            if protos.count == 1 {
+                proto = protos[0]
+            } else if protos.count == claimed.count, protos.indices.contains(index) {
+                proto = protos[index]
+            } else {
+                proto = nil
+            }
+        }
+        self.init(hops: hops.reversed(), scheme: proto.flatMap(Self.scheme))
+    }
+
+    /// `http` or `https`, whatever the case it was written in; `nil` for anything else.
+    private static func scheme(_ text: Substring) -> String? {
+        if ASCII.equalsIgnoringCase(text.utf8, "https".utf8) { return "https" }
+        if ASCII.equalsIgnoringCase(text.utf8, "http".utf8) { return "http" }
+        return nil
     }
 
     /// The elements of comma-separated header values, in order, trimmed.
@@ -55,40 +90,43 @@ struct ForwardedChain: Sendable, Equatable {
         }
     }
 
-    /// The `for=` value of each `Forwarded` element (RFC 7239 §4), unquoted; an element without one counts as
-    /// an unknown hop.
-    static func forwardedFor(_ values: [String]) -> [Substring] {
+    /// The elements of `Forwarded` values (RFC 7239 §4): split at each comma outside quotes.
+    private static func forwardedElements(_ values: [String]) -> [Substring] {
         var result: [Substring] = []
         for value in values {
-            var element: Substring = ""
             var inQuotes = false
             var start = value.startIndex
             for index in value.indices {
                 let character = value[index]
                 if character == "\"" { inQuotes.toggle() }
                 if character == ",", !inQuotes {
-                    element = value[start..<index]
-                    result.append(Self.forValue(of: element))
+                    result.append(value[start..<index])
                     start = value.index(after: index)
                 }
             }
-            element = value[start...]
-            if !element.trimmingSpaces.isEmpty { result.append(Self.forValue(of: element)) }
+            let element = value[start...]
+            if !element.trimmingSpaces.isEmpty { result.append(element) }
         }
         return result
     }
 
+    /// An element's `for=` value; an element without one counts as an unknown hop.
     private static func forValue(of element: Substring) -> Substring {
+        Self.parameter("for", of: element) ?? "unknown"
+    }
+
+    /// The value of the parameter `name` in one `Forwarded` element, unquoted.
+    private static func parameter(_ name: String, of element: Substring) -> Substring? {
         for pair in element.split(separator: ";") {
             let pair = pair.trimmingSpaces
             guard let equals = pair.firstIndex(of: "="),
-                ASCII.equalsIgnoringCase(pair[..<equals].utf8, "for".utf8)
+                ASCII.equalsIgnoringCase(pair[..<equals].utf8, name.utf8)
             else { continue }
             var value = pair[pair.index(after: equals)...]
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = value.dropFirst().dropLast() }
             return value
         }
-        return "unknown"
+        return nil
     }
 
     /// An address written with or without a port: `192.0.2.7`, `192.0.2.7:443`, `2001:db8::1`, `[2001:db8::1]:443`.

@@ -44,7 +44,8 @@ enum HeaderFilter {
     ///   - forwardCookies: Whether the route passes `Cookie` on.
     ///   - chain: The client and the hops it came through; `nil` when the peer's address is unknown.
     ///   - style: `forwardedHeaders`.
-    ///   - scheme: `http` or `https`, the proxy's own scheme, for `X-Forwarded-Proto` or `proto=`.
+    ///   - scheme: `http` or `https`, the proxy's own scheme: `X-Forwarded-Proto` unless a trusted proxy
+    ///     reported the client's (`chain`'s `scheme`), and the proxy's own `proto=`.
     ///   - dropsFaultHeader: Request control is on: `X-Corsproxy-Fault` is the proxy's, not the upstream's.
     static func requestHeaders(
         _ headers: HTTPHeaders,
@@ -82,7 +83,7 @@ enum HeaderFilter {
         switch style {
         case .xForwarded:
             if let chain { result.append(("X-Forwarded-For", chain.hops.joined(separator: ", "))) }
-            result.append(("X-Forwarded-Proto", scheme))
+            result.append(("X-Forwarded-Proto", chain?.scheme ?? scheme))
             if let host { result.append(("X-Forwarded-Host", host)) }
         case .forwarded:
             result.append(("Forwarded", self.forwardedValue(chain: chain, scheme: scheme, host: host)))
@@ -92,11 +93,13 @@ enum HeaderFilter {
         return result
     }
 
-    /// RFC 7239: one element per hop, the proxy's own (the socket peer's) last with `proto` and `host`. IPv6
-    /// addresses are bracketed and quoted (`for="[2001:db8::1]"`), and so is a `host` with a port, since `:` is not
-    /// a token character (§4, §6); `Host` has passed `allowedHosts`, so it holds no `"` or `\` to escape.
+    /// RFC 7239: one element per hop, the proxy's own (the socket peer's) last with `proto` and `host`, and the
+    /// client's first with the `proto` a trusted proxy reported for it. IPv6 addresses are bracketed and quoted
+    /// (`for="[2001:db8::1]"`), and so is a `host` with a port, since `:` is not a token character (§4, §6); `Host`
+    /// has passed `allowedHosts`, so it holds no `"` or `\` to escape.
     static func forwardedValue(chain: ForwardedChain?, scheme: String, host: String?) -> String {
         var elements = (chain?.hops ?? []).map { hop in hop.contains(":") ? "for=\"[\(hop)]\"" : "for=\(hop)" }
+        if elements.count > 1, let client = chain?.scheme { elements[0] += ";proto=\(client)" }
         var own = elements.popLast().map { [$0] } ?? []
         own.append("proto=\(scheme)")
         if let host { own.append(HTTPToken.isToken(host) ? "host=\(host)" : "host=\"\(host)\"") }

@@ -50,7 +50,8 @@ struct RequestPlan {
     ///   - cors: What CORS makes of it.
     ///   - route: The route its path matches.
     ///   - snapshot: The config the exchange is served by.
-    ///   - chain: The client and the hops it came through, for the rate limit's key and the forwarding headers.
+    ///   - chain: The client and the hops it came through, for the rate limit's key and the forwarding headers, and
+    ///     the scheme a trusted proxy reported the client used.
     ///   - limiter: The instance's buckets for `limits.rateLimit`.
     ///   - budget: The server's upstream budgets, checked on routes with `upstreamBudget`.
     init(
@@ -117,7 +118,8 @@ struct RequestPlan {
         guard let name = ConfigSnapshot.hostName(host), snapshot.allowedHosts.contains(name) else {
             return self.refuse(.hostNotAllowed(host))
         }
-        let proxyBase = ProxyBase(scheme: snapshot.scheme, host: host)
+        // Behind a trusted proxy that terminated TLS, the client addressed the proxy as `https`.
+        let proxyBase = ProxyBase(scheme: chain?.scheme ?? snapshot.scheme, host: host)
         self.proxyBase = proxyBase
         if cors.stage == .preflight {
             let response: ProxyResponse
