@@ -98,7 +98,7 @@ dist: deps
 
 # tests/deploy: the Kubernetes manifests, the systemd unit (systemd-analyze), the Containerfile, the tarball of
 # `make dist`, and a rolling restart of two instances behind HAProxy under load. Runs the release binary of `dist`.
-DEPLOY_APT_PACKAGES = haproxy python3-yaml systemd
+DEPLOY_APT_PACKAGES = haproxy openssl python3-yaml systemd
 deploy-deps: deps
 	$(call apt_install,$(DEPLOY_APT_PACKAGES))
 

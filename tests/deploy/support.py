@@ -11,6 +11,7 @@ Environment:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -110,7 +111,9 @@ class Proxy:
 
 
 class _UpstreamHandler(BaseHTTPRequestHandler):
-    """200 with a short body at once; `/slow?ms=N` waits N ms first (so requests are in flight at a SIGTERM)."""
+    """200 with a short body at once; `/slow?ms=N` waits N ms first (so requests are in flight at a SIGTERM);
+    `/redirect` is a 302 to this upstream's own `/after` (which the proxy rewrites to itself); `/forwarding` answers
+    the `X-Forwarded-*` and `Forwarded` headers it received, as a JSON object of lowercased names."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, as a real API is
     # The head and the body go out as two writes: without TCP_NODELAY the second waits for the peer's delayed ACK
@@ -121,7 +124,16 @@ class _UpstreamHandler(BaseHTTPRequestHandler):
         if self.path.startswith("/slow"):
             query = parse_qs(urlsplit(self.path).query)
             time.sleep(int(query.get("ms", ["200"])[0]) / 1000)
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/after")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = b'{"ok":true}\n'
+        if self.path == "/forwarding":
+            seen = {k.lower(): v for k, v in self.headers.items() if k.lower().startswith(("x-forwarded", "forwarded"))}
+            body = json.dumps(seen).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
