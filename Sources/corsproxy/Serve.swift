@@ -13,7 +13,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Prints `corsproxy listening on http://HOST:PORT` (https with `tls`) once ready (then `corsproxy admin \
             listening on http://HOST:PORT` with an `admin` listener), then one access log line per request on \
-            standard error. SIGINT or SIGTERM turns the admin listener's /readyz to 503, stops accepting \
+            standard error. SIGINT or SIGTERM turns the admin listener's /readyz to 503, serves on for \
+            timeouts.lameDuck (default 0) so a load balancer can take the instance out, then stops accepting \
             connections, lets requests in flight finish (within timeouts.drain), and exits 0.
 
             Reload: SIGHUP, or any change of the config file (watched with inotify on its directory, so an \

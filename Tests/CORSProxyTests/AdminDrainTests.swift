@@ -52,4 +52,65 @@ struct AdminDrainTests {
             }
         }
     }
+
+    /// What a client saw around a SIGTERM with a lame duck, timed from the signal.
+    struct LameDuckRun: Sendable {
+        var readyz = 0
+        /// A connection opened after the 503, and a request on one kept alive from before the signal.
+        var fresh: KeepAliveClient.Response?
+        var kept: KeepAliveClient.Response?
+        var servedBy: Duration = .zero
+        /// When a new connection was first refused.
+        var refusedAfter: Duration?
+    }
+
+    @Test(
+        "timeouts.lameDuck: after SIGTERM /readyz is 503 at once, yet new and kept-alive connections are served as before until the lame duck ends; then the drain, and exit 0"
+    )
+    func lameDuck() async throws {
+        try await withUpstream { upstream in
+            let extra = #""timeouts": {"drain": 5, "lameDuck": 2}"#
+            let config = AdminListenerTests.config(upstream: upstream.url, extra: extra)
+            try await withProxyProcess(configJSON: config, hasAdminListener: true) { proxy in
+                let (admin, port, pid) = (try #require(proxy.adminPort), proxy.port, proxy.pid)
+                let run = try await offCooperativePool { () throws -> LameDuckRun in
+                    var run = LameDuckRun()
+                    let kept = try KeepAliveClient(port: port)
+                    guard try kept.get("/api/echo").status == 200 else { throw TestFailure("no 200 before SIGTERM") }
+                    let signalled = ContinuousClock.now
+                    kill(pid, SIGTERM)
+                    while ContinuousClock.now - signalled < .seconds(1), run.readyz != 503 {
+                        let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                        let answer = (try? blockingRawExchange(port: admin, request, timeout: .seconds(1))) ?? ""
+                        run.readyz = Int(answer.split(separator: " ").dropFirst().first ?? "") ?? 0
+                        if run.readyz != 503 { usleep(1000) }
+                    }
+                    run.fresh = try? KeepAliveClient(port: port).get("/api/echo")
+                    run.kept = try? kept.get("/api/echo")
+                    run.servedBy = ContinuousClock.now - signalled
+                    while ContinuousClock.now - signalled < .seconds(6) {
+                        if (try? KeepAliveClient(port: port, timeout: .seconds(1))) == nil {
+                            run.refusedAfter = ContinuousClock.now - signalled
+                            break
+                        }
+                        usleep(20_000)
+                    }
+                    return run
+                }
+                #expect(run.readyz == 503)
+                #expect(run.fresh?.status == 200, "a connection opened in the lame duck is accepted and served")
+                #expect(run.kept?.status == 200, "a kept-alive connection serves on")
+                #expect(run.kept?.header("Connection")?.lowercased() != "close")
+                #expect(run.servedBy < .seconds(2), "served after \(run.servedBy): not within the lame duck")
+                let refused = try #require(run.refusedAfter, "still accepting 6 s after SIGTERM")
+                #expect(refused >= .seconds(2) && refused < .seconds(4), "stopped accepting \(refused) after SIGTERM")
+                #expect(try await proxy.waitForExit(timeout: .seconds(10)) == 0)
+                let stderr = proxy.stderr
+                #expect(
+                    stderr.contains("lame duck: /readyz is 503; serving on for 2.0 seconds, then draining"),
+                    "\(stderr)"
+                )
+            }
+        }
+    }
 }

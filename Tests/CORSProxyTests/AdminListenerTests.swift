@@ -73,7 +73,7 @@ struct AdminListenerTests {
     @Test("/config shows the config in force and its version, field by field, and nothing else")
     func configInForce() async throws {
         try await withUpstream { upstream in
-            let extra = #""timeouts": {"drain": 7, "total": 0}, "faults": {"requestControl": true}"#
+            let extra = #""timeouts": {"drain": 7, "lameDuck": 0.5, "total": 0}, "faults": {"requestControl": true}"#
             try await withAdminProxy(Self.config(upstream: upstream.url, extra: extra)) { proxy in
                 let answer = try await http(
                     proxy.adminURL + "/config",
@@ -94,6 +94,7 @@ struct AdminListenerTests {
                 #expect(routes.first?["upstream"] as? String == upstream.url)
                 let timeouts = try #require(json["timeouts"] as? [String: Any])
                 #expect(timeouts["drain"] as? Double == 7)
+                #expect(timeouts["lameDuck"] as? Double == 0.5)
                 let cors = try #require(json["cors"] as? [String: Any])
                 #expect((cors["allowedOrigins"] as? [String])?.first == "http://localhost:3000")
                 #expect((json["admin"] as? [String: Any])?["listen"] as? String != nil)
@@ -103,7 +104,9 @@ struct AdminListenerTests {
         }
     }
 
-    @Test("admin.listen and timeouts.drain are checked with their key paths; a non-loopback admin.listen warns")
+    @Test(
+        "admin.listen, timeouts.drain and timeouts.lameDuck are checked with their key paths; a non-loopback admin.listen warns"
+    )
     func validation() throws {
         func issues(_ extra: String, listen: String = "127.0.0.1:8787") -> [String] {
             let json = """
@@ -126,6 +129,11 @@ struct AdminListenerTests {
         #expect(issues(#""admin": {"listen": "127.0.0.1:8787"}"#).first?.contains("own listen address") == true)
         #expect(issues(#""timeouts": {"drain": -1}"#).first?.hasPrefix("timeouts.drain: -1 is out of range") == true)
         #expect(issues(#""admin": {"listen": "127.0.0.1:0"}, "timeouts": {"drain": 0}"#).isEmpty)
+        #expect(
+            issues(#""timeouts": {"lameDuck": 301}"#).first?.hasPrefix("timeouts.lameDuck: 301 is out of range") == true
+        )
+        #expect(issues(#""timeouts": {"lameDuck": "1s"}"#).first?.hasPrefix("timeouts.lameDuck: ") == true)
+        #expect(issues(#""timeouts": {"lameDuck": 0, "drain": 0}"#).isEmpty)
 
         func config(_ admin: String) throws -> ProxyConfig {
             try ProxyConfig.parse(
@@ -143,6 +151,7 @@ struct AdminListenerTests {
         #expect(try config("127.0.0.1:9787").lint().isEmpty)
         #expect(try config("[::1]:9787").lint().isEmpty)
         #expect(try config("127.0.0.1:9787").timeouts.drain == .seconds(25))
+        #expect(try config("127.0.0.1:9787").timeouts.lameDuck == .zero, "off unless asked for")
     }
 
     @Test("the reload and TLS series exist before their features do, and move through their setters")

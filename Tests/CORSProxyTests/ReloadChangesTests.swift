@@ -48,21 +48,23 @@ struct ReloadChangesTests {
         #expect(applied.cors.maxAge == 60)
     }
 
-    @Test("the admin listener, log.format and timeouts.drain need a restart, and a reload keeps them")
+    @Test("the admin listener, log.format, timeouts.drain and timeouts.lameDuck need a restart; a reload keeps them")
     func startupOnlyKeys() throws {
         let old = try Self.config(#"{"routes": [{"prefix": "/", "upstream": "https://a.example.com"}]}"#)
         let new = try Self.config(
-            #"{"routes": [{"prefix": "/", "upstream": "https://a.example.com"}], "admin": {"listen": "127.0.0.1:9787"}, "log": {"format": "json"}, "timeouts": {"drain": 5}}"#
+            #"{"routes": [{"prefix": "/", "upstream": "https://a.example.com"}], "admin": {"listen": "127.0.0.1:9787"}, "log": {"format": "json"}, "timeouts": {"drain": 5, "lameDuck": 1.5}}"#
         )
         let changes = ConfigChanges(from: old, to: new)
         #expect(changes.applied.isEmpty, "\(changes.applied)")
         #expect(
             changes.needsRestart == [
                 "admin.listen: off → 127.0.0.1:9787", "log.format: text → json", "timeouts.drain: 25 → 5",
+                "timeouts.lameDuck: 0 → 1.5",
             ]
         )
         let applied = ConfigChanges.applying(new, keeping: old)
         #expect(applied.admin == nil && applied.log.format == .text && applied.timeouts.drain == .seconds(25))
+        #expect(applied.timeouts.lameDuck == .zero)
     }
 
     @Test("identical configs: no change")

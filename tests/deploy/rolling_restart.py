@@ -1,6 +1,7 @@
 """Two corsproxy instances behind HAProxy, a rolling restart under steady load, every request accounted for.
 
-    /usr/bin/python3 tests/deploy/rolling_restart.py [--threads 6] [--drain 2] [--keep DIR]
+    /usr/bin/python3 tests/deploy/rolling_restart.py [--threads 6] [--drain 2] [--lame-duck 0] [--haproxy NAME]
+                                                      [--keep DIR]
 
 Starts a keep-alive upstream (http.server), two `corsproxy serve` instances on loopback, each with an admin
 listener and `timeouts.drain` of a couple of seconds, and HAProxy in front, checking each instance's admin
@@ -10,7 +11,8 @@ again, wait until HAProxy has it UP; then the same for B. Every request that get
 error, is a failure. Prints one JSON object: requests, failures (and the first few), latency percentiles over the
 whole run and over the restart window, each instance's drain and restart times.
 
-test_rolling_restart.py runs it and requires no failures.
+test_rolling_restart.py runs it and requires no failures: behind the operator's HAProxy (which retries what did not
+reach an instance), and with `timeouts.lameDuck` behind one that retries nothing.
 """
 
 from __future__ import annotations
@@ -81,14 +83,14 @@ listen stats
 """
 
 
-def proxy_config(upstream: int, port: int, admin: int, drain: float) -> dict:
+def proxy_config(upstream: int, port: int, admin: int, drain: float, lame_duck: float = 0.0) -> dict:
     return {
         "listen": f"127.0.0.1:{port}",
         "admin": {"listen": f"127.0.0.1:{admin}"},
         "log": {"format": "json"},
         "routes": [{"prefix": "/", "upstream": f"http://127.0.0.1:{upstream}"}],
         "cors": {"allowedOrigins": [ORIGIN], "allowedHeaders": ["Authorization", "Content-Type"]},
-        "timeouts": {"drain": drain},
+        "timeouts": {"drain": drain, "lameDuck": lame_duck},
     }
 
 
@@ -165,13 +167,14 @@ def haproxy_status(stats: int) -> dict[str, str]:
     return {row["svname"]: row["status"] for row in rows if row["pxname"] == "corsproxy" and row["svname"] in ("a", "b")}
 
 
-def wait_for(predicate, timeout: float, what: str):
+def wait_for(predicate, timeout: float, what: str, detail=lambda: ""):
+    """Polls `predicate` until it holds; else raises, with what `detail()` says of the state it was stuck in."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.02)
-    raise TimeoutError(f"{what} within {timeout} s")
+    raise TimeoutError(f"{what} within {timeout} s; {detail()}")
 
 
 # Variants of the HAProxy config, to see what each retry setting saves (--haproxy NAME): "operator" is the one above.
@@ -186,7 +189,7 @@ VARIANTS = {
 
 
 def run(threads: int = 6, drain: float = 2.0, settle: float = 2.0, work: Path | None = None,
-        variant: str = "operator") -> dict:
+        variant: str = "operator", lame_duck: float = 0.0) -> dict:
     binary = corsproxy_bin()
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     own_work = work is None
@@ -201,7 +204,7 @@ def run(threads: int = 6, drain: float = 2.0, settle: float = 2.0, work: Path | 
             for name in ("a", "b"):
                 config = work / f"{name}.json"
                 config.write_text(json.dumps(proxy_config(upstream.port, ports[f"port_{name}"],
-                                                          ports[f"admin_{name}"], drain), indent=2))
+                                                          ports[f"admin_{name}"], drain, lame_duck), indent=2))
                 instances[name] = Proxy(binary, config, work / f"{name}.log").start()
             (work / "haproxy.cfg").write_text(VARIANTS[variant](HAPROXY_CONFIG.format(**ports)))
             check = subprocess.run([haproxy, "-c", "-f", str(work / "haproxy.cfg")], capture_output=True, text=True)
@@ -210,8 +213,14 @@ def run(threads: int = 6, drain: float = 2.0, settle: float = 2.0, work: Path | 
             haproxy_log = open(work / "haproxy.log", "wb")
             haproxy_process = subprocess.Popen([haproxy, "-db", "-f", str(work / "haproxy.cfg")],
                                                stdout=haproxy_log, stderr=haproxy_log)
+            def haproxy_state() -> str:
+                haproxy_log.flush()
+                log = (work / "haproxy.log").read_text(errors="replace").splitlines()
+                return (f"HAProxy {'exited ' + str(haproxy_process.poll()) if haproxy_process.poll() is not None else 'runs'}"
+                        f", stats {haproxy_status(ports['stats'])}, ports {ports}, log: {log[-5:]}")
+
             wait_for(lambda: haproxy_status(ports["stats"]) == {"a": "UP", "b": "UP"}, 10,
-                     "HAProxy sees both instances UP")
+                     "HAProxy sees both instances UP", haproxy_state)
 
             load = Load(ports["frontend"], threads)
             load.start()
@@ -222,14 +231,15 @@ def run(threads: int = 6, drain: float = 2.0, settle: float = 2.0, work: Path | 
                 instance = instances[name]
                 signalled = time.monotonic()
                 instance.signal(signal.SIGTERM)
-                status = instance.wait(timeout=drain + 15)
+                status = instance.wait(timeout=lame_duck + drain + 15)
                 exited = time.monotonic()
                 instances[name] = Proxy(binary, instance.config, instance.log_path).start()
                 ready = time.monotonic()
                 # A quick restart can fall between two checks, so that HAProxy never showed it DOWN: UP means
                 # the new process passed checks only once `rise` (2) intervals of 200 ms have passed since.
                 time.sleep(0.2 * 3)
-                wait_for(lambda: haproxy_status(ports["stats"]).get(name) == "UP", 10, f"HAProxy sees {name} UP")
+                wait_for(lambda: haproxy_status(ports["stats"]).get(name) == "UP", 10, f"HAProxy sees {name} UP",
+                         haproxy_state)
                 up = time.monotonic()
                 steps[name] = {"exitStatus": status, "drainSeconds": round(exited - signalled, 3),
                                "startSeconds": round(ready - exited, 3), "backInRotationSeconds": round(up - ready, 3)}
@@ -245,6 +255,7 @@ def run(threads: int = 6, drain: float = 2.0, settle: float = 2.0, work: Path | 
                 "haproxyConfig": variant,
                 "threads": threads,
                 "drain": drain,
+                "lameDuck": lame_duck,
                 "requests": len(records),
                 "failures": len(failures),
                 "firstFailures": [f"t={r[0] - restart_began:+.3f}s {r[3]}" for r in failures[:10]],
@@ -292,11 +303,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--drain", type=float, default=2.0)
+    parser.add_argument("--lame-duck", type=float, default=0.0,
+                        help="timeouts.lameDuck: seconds each instance serves on after SIGTERM, /readyz 503")
     parser.add_argument("--haproxy", choices=sorted(VARIANTS), default="operator",
                         help="the HAProxy config: the operator's, or one with fewer retries")
     parser.add_argument("--keep", type=Path, help="keep configs and logs in this directory")
     args = parser.parse_args()
-    result = run(threads=args.threads, drain=args.drain, work=args.keep, variant=args.haproxy)
+    result = run(threads=args.threads, drain=args.drain, work=args.keep, variant=args.haproxy,
+                 lame_duck=args.lame_duck)
     print(json.dumps(result, indent=2))
     return 0 if result["failures"] == 0 else 1
 

@@ -1,8 +1,9 @@
 """A rolling restart of two instances behind HAProxy loses no request (rolling_restart.py does the work).
 
-CORSPROXY_ROLLING_HAPROXY=no-retries (or no-retry-on) runs it behind an HAProxy without the retry settings, which
-fails: requests reach an instance between its SIGTERM and the check that takes it out, or go out on a kept-alive
-connection it closes at SIGTERM.
+CORSPROXY_ROLLING_HAPROXY=no-retries (or no-retry-on) runs the first test behind an HAProxy without the retry
+settings, which fails: requests reach an instance between its SIGTERM and the check that takes it out, or go out on
+a kept-alive connection it closes at SIGTERM. The second test is that HAProxy, and the instances' timeouts.lameDuck
+bridges the gap instead.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ class RollingRestartTests(unittest.TestCase):
             self.assertEqual(step["exitStatus"], 0, f"instance {name} after SIGTERM")
             self.assertLess(step["drainSeconds"], 2.0 + 5, f"instance {name} outlived its drain")
         self.assertGreater(result["restartWindowRequests"], 100, "too little load to prove anything")
+        self.assertEqual(result["failures"], 0, result["firstFailures"])
+
+    def test_lame_duck_loses_nothing_behind_a_balancer_that_retries_nothing(self):
+        """With a second of lame duck, HAProxy's 200 ms check takes each instance out while it still accepts and
+        keeps its connections alive, so nothing needs a retry: HAProxy has none, and retries nothing."""
+        result = rolling_restart.run(threads=6, drain=2.0, variant="no-retries", lame_duck=1.0)
+        print("\n" + json.dumps(result, indent=2))
+        for name, step in result["steps"].items():
+            self.assertEqual(step["exitStatus"], 0, f"instance {name} after SIGTERM")
+            self.assertGreaterEqual(step["drainSeconds"], 1.0, f"instance {name} left before its lame duck ended")
+        self.assertGreater(result["restartWindowRequests"], 100, "too little load to prove anything")
+        self.assertEqual(result["haproxyRetried"], 0, "this HAProxy retries nothing")
         self.assertEqual(result["failures"], 0, result["firstFailures"])
 
 

@@ -49,6 +49,7 @@ struct ConfigView: Encodable {
         var idle: Double
         var clientHeader: Double
         var drain: Double
+        var lameDuck: Double
     }
 
     struct Limits: Encodable {
@@ -132,7 +133,8 @@ struct ConfigView: Encodable {
             total: seconds(timeouts.total),
             idle: seconds(timeouts.idle),
             clientHeader: seconds(timeouts.clientHeader),
-            drain: seconds(timeouts.drain)
+            drain: seconds(timeouts.drain),
+            lameDuck: seconds(timeouts.lameDuck)
         )
         let limits = config.limits
         self.limits = Limits(

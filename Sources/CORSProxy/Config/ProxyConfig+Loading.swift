@@ -185,7 +185,7 @@ struct ConfigReader {
             let object = self.object(
                 value,
                 at: "timeouts",
-                known: ["connect", "total", "idle", "clientHeader", "drain"]
+                known: ["connect", "total", "idle", "clientHeader", "drain", "lameDuck"]
             )
         {
             if let idle = object["idle"], let seconds = self.number(idle, at: "timeouts.idle", range: 0...86400) {
@@ -206,6 +206,11 @@ struct ConfigReader {
             }
             if let drain = object["drain"], let seconds = self.number(drain, at: "timeouts.drain", range: 0...3600) {
                 config.timeouts.drain = .seconds(seconds)
+            }
+            if let lameDuck = object["lameDuck"],
+                let seconds = self.number(lameDuck, at: "timeouts.lameDuck", range: 0...300)
+            {
+                config.timeouts.lameDuck = .seconds(seconds)
             }
         }
         if let value = root["admin"] {

@@ -94,6 +94,10 @@ public struct ProxyConfig: Sendable {
         /// On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are
         /// closed; the process then exits 0.
         public var drain: Duration = .seconds(25)
+        /// On SIGTERM or SIGINT, how long the proxy goes on accepting and serving as before, `/readyz` already
+        /// 503, before the drain: time for a load balancer's health check to take the instance out, so nothing
+        /// it sends meanwhile meets a closed port or a closed connection. Zero: the drain begins at once.
+        public var lameDuck: Duration = .zero
     }
 
     /// The `admin` object: a second listener for metrics, health, readiness, the config in force and the

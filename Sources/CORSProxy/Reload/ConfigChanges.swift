@@ -8,10 +8,11 @@
 /// ``needsRestart`` lists what a running server cannot take: the `listen` address, `tls` (turned on or off,
 /// or pointing at other files: the ``CertificateStore`` watches the paths it started with; new contents of the
 /// same files are picked up by that store without a reload), the admin listener, `log.format`,
-/// `timeouts.drain` and `limits.maxConnections` (the listener's handler counts against the limit it started
-/// with), all fixed when the server starts. `limits.rateLimit`, `trustedProxies` and `forwardedHeaders` apply
-/// to the next request; the rate limit's buckets are kept, rescaled to a changed rate or burst. A reload applies everything else and keeps these
-/// as they were (``applying(to:)``), so a config that also moves the port still changes the allowlist now.
+/// `timeouts.drain`, `timeouts.lameDuck` and `limits.maxConnections` (the listener's handler counts against the
+/// limit it started with), all fixed when the server starts. `limits.rateLimit`, `trustedProxies` and
+/// `forwardedHeaders` apply to the next request; the rate limit's buckets are kept, rescaled to a changed rate or
+/// burst. A reload applies everything else and keeps these as they were (``applying(to:)``), so a config that
+/// also moves the port still changes the allowlist now.
 struct ConfigChanges: Sendable, Hashable {
     /// Changes the reload applies, one line each.
     var applied: [String] = []
@@ -31,7 +32,7 @@ struct ConfigChanges: Sendable, Hashable {
             self.needsRestart.append("tls: \(Self.describe(old.tls)) → \(Self.describe(new.tls))")
         }
         // Fixed when the server starts: the admin listener (and with it the metrics), the access log's format,
-        // and how long a drain waits.
+        // and how long a drain waits (and the lame duck before it).
         let (oldAdmin, newAdmin) = (
             old.admin.map { "\($0.listen)" } ?? "off", new.admin.map { "\($0.listen)" } ?? "off"
         )
@@ -42,6 +43,11 @@ struct ConfigChanges: Sendable, Hashable {
         if old.timeouts.drain != new.timeouts.drain {
             self.needsRestart.append(
                 "timeouts.drain: \(Self.seconds(old.timeouts.drain)) → \(Self.seconds(new.timeouts.drain))"
+            )
+        }
+        if old.timeouts.lameDuck != new.timeouts.lameDuck {
+            self.needsRestart.append(
+                "timeouts.lameDuck: \(Self.seconds(old.timeouts.lameDuck)) → \(Self.seconds(new.timeouts.lameDuck))"
             )
         }
         if old.limits.maxConnections != new.limits.maxConnections {
@@ -65,6 +71,7 @@ struct ConfigChanges: Sendable, Hashable {
         config.admin = old.admin
         config.log = old.log
         config.timeouts.drain = old.timeouts.drain
+        config.timeouts.lameDuck = old.timeouts.lameDuck
         config.limits.maxConnections = old.limits.maxConnections
         return config
     }

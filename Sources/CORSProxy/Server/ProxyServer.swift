@@ -9,8 +9,9 @@ public import ServiceLifecycle
 
 /// The listening side of the proxy: a SwiftNIO HTTP/1.1 server whose connections forward through ``CurlLoop``s,
 /// each event loop's connections always through the same one. Graceful shutdown marks the drain (``Readiness``,
-/// which the admin listener's `/readyz` reads), stops accepting, lets in-flight requests finish (up to
-/// `drainTimeout`, by default the config's `timeouts.drain`), and closes idle keep-alive connections.
+/// which the admin listener's `/readyz` reads), serves on as before for the config's `timeouts.lameDuck`, then
+/// stops accepting, lets in-flight requests finish (up to `drainTimeout`, by default the config's
+/// `timeouts.drain`), and closes idle keep-alive connections.
 ///
 /// With `tls` in the config the listener speaks HTTPS: a ``CertificateStore``, made by ``start()``, supplies each new
 /// connection's TLS context and watches the certificate files until ``shutdown()``.
@@ -31,6 +32,8 @@ public final class ProxyServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let quiesce: ServerQuiescingHelper
     private let drainTimeout: Duration
+    /// How long graceful shutdown goes on serving, `/readyz` already 503, before it stops accepting.
+    private let lameDuck: Duration
     /// Open client connections, so the ones still busy when the drain timeout passes can be closed.
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     /// The TLS certificate in force and the task watching its files: set by ``start()`` when the config has `tls`,
@@ -88,6 +91,7 @@ public final class ProxyServer: Service, Sendable {
         self.logger = logger
         self.quiesce = ServerQuiescingHelper(group: self.group)
         self.drainTimeout = drainTimeout ?? config.timeouts.drain
+        self.lameDuck = config.timeouts.lameDuck
     }
 
     /// This server's metrics, which the admin listener serves; `nil` without an `admin` listener in the config.
@@ -186,9 +190,16 @@ public final class ProxyServer: Service, Sendable {
         await self.shutdown()
     }
 
-    /// Stops accepting connections and waits until in-flight requests have finished or `drainTimeout` passed.
+    /// Turns `/readyz` 503, serves on for `timeouts.lameDuck`, then stops accepting connections and waits until
+    /// in-flight requests have finished or `drainTimeout` passed.
     public func shutdown() async {
         self.readiness.beginDrain()
+        if self.lameDuck > .zero {
+            // Accepting and keeping connections alive as before, until the balancer has seen the 503. Cancelled
+            // (the service group gave up waiting), the drain begins at once.
+            self.logger.info("lame duck: /readyz is 503; serving on for \(self.lameDuck), then draining")
+            try? await Task.sleep(for: self.lameDuck)
+        }
         // A live stream never ends by itself: it would hold its connection open through the drain.
         self.observers.inspector?.closeSubscribers()
         if let watcher = self.tls.withLockedValue({ $0?.watcher }) {
