@@ -102,15 +102,15 @@ struct ForwardedChainTests {
     func forwardedProto() {
         let scheme = { (peer: String, headers: [(String, String)]) in self.chain(peer: peer, headers).scheme }
         // A proxy that sets the header (nginx's $scheme, HAProxy's set-header, a cloud balancer).
-        #expect(scheme("10.0.0.1", [("X-Forwarded-For", "198.51.100.7"), ("X-Forwarded-Proto", "https")]) == "https")
-        #expect(scheme("10.0.0.1", [("X-Forwarded-Proto", "HTTPS")]) == "https", "case-insensitive, no XFF needed")
-        #expect(scheme("10.0.0.1", [("X-Forwarded-Proto", " http ")]) == "http")
+        #expect(scheme("10.0.0.1", [("X-Forwarded-For", "198.51.100.7"), ("X-Forwarded-Proto", "https")]) == .https)
+        #expect(scheme("10.0.0.1", [("X-Forwarded-Proto", "HTTPS")]) == .https, "case-insensitive, no XFF needed")
+        #expect(scheme("10.0.0.1", [("X-Forwarded-Proto", " http ")]) == .http)
         // Appended per hop: the entry at the client's place, wherever the walk stopped.
         let appended = [
             ("X-Forwarded-For", "6.6.6.6, 198.51.100.7, 10.0.0.2"), ("X-Forwarded-Proto", "ftp, https, http"),
         ]
         #expect(self.chain(peer: "10.0.0.1", appended).client == "198.51.100.7")
-        #expect(scheme("10.0.0.1", appended) == "https")
+        #expect(scheme("10.0.0.1", appended) == .https)
         let mismatched = [("X-Forwarded-For", "198.51.100.7, 10.0.0.2"), ("X-Forwarded-Proto", "https, http, http")]
         #expect(scheme("10.0.0.1", mismatched) == nil, "entries that do not line up with the hops say nothing")
         #expect(scheme("10.0.0.1", [("X-Forwarded-Proto", "ws")]) == nil, "only http and https")
@@ -125,10 +125,10 @@ struct ForwardedChainTests {
         let scheme = { (value: String) in
             self.chain(peer: "10.0.0.1", [("Forwarded", value)], readsForwarded: true).scheme
         }
-        #expect(scheme("for=198.51.100.7;proto=https") == "https")
-        #expect(scheme(#"for=6.6.6.6;proto=http, for=198.51.100.7;Proto="https", for=10.0.0.2;proto=http"#) == "https")
+        #expect(scheme("for=198.51.100.7;proto=https") == .https)
+        #expect(scheme(#"for=6.6.6.6;proto=http, for=198.51.100.7;Proto="https", for=10.0.0.2;proto=http"#) == .https)
         #expect(scheme("for=198.51.100.7, for=10.0.0.2;proto=https") == nil, "the client's element has none")
-        #expect(scheme("for=unknown;proto=https") == "https", "the peer's own element, when its for= is no address")
+        #expect(scheme("for=unknown;proto=https") == .https, "the peer's own element, when its for= is no address")
         #expect(scheme("for=198.51.100.7;proto=gopher") == nil)
         #expect(
             self.chain(peer: "10.0.0.1", [("X-Forwarded-Proto", "https")], readsForwarded: true).scheme == nil,

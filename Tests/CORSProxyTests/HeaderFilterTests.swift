@@ -17,7 +17,7 @@ struct HeaderFilterTests {
         hops: [String]? = ["192.0.2.7"],
         style: ProxyConfig.ForwardedHeaders = .xForwarded,
         scheme: String = "http",
-        clientScheme: String? = nil
+        clientScheme: ForwardedChain.Scheme? = nil
     ) -> [String] {
         HeaderFilter.requestHeaders(
             HTTPHeaders(headers),
@@ -123,13 +123,13 @@ struct HeaderFilterTests {
         let hops = ["198.51.100.7", "10.0.0.1"]
         let headers = [("Host", "gw.example"), ("X-Forwarded-Proto", "http")]
         #expect(
-            Self.upstream(headers, hops: hops, clientScheme: "https") == [
+            Self.upstream(headers, hops: hops, clientScheme: .https) == [
                 "X-Forwarded-For: 198.51.100.7, 10.0.0.1", "X-Forwarded-Proto: https", "X-Forwarded-Host: gw.example",
             ]
         )
-        let forwarded = Self.upstream(headers, hops: hops, style: .forwarded, clientScheme: "https")
+        let forwarded = Self.upstream(headers, hops: hops, style: .forwarded, clientScheme: .https)
         #expect(forwarded == ["Forwarded: for=198.51.100.7;proto=https, for=10.0.0.1;proto=http;host=gw.example"])
-        let alone = Self.upstream(headers, hops: ["10.0.0.1"], style: .forwarded, clientScheme: "https")
+        let alone = Self.upstream(headers, hops: ["10.0.0.1"], style: .forwarded, clientScheme: .https)
         #expect(alone == ["Forwarded: for=10.0.0.1;proto=http;host=gw.example"], "one hop: the proxy's own element")
     }
 

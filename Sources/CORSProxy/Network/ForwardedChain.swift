@@ -19,9 +19,15 @@ struct ForwardedChain: Sendable, Equatable {
     /// The addresses the upstream is told about, client first, the socket peer last: `[peer]` when the peer is not
     /// trusted.
     let hops: [String]
-    /// `http` or `https`, the scheme the client used, as a trusted proxy reported it; `nil` when none did (or said
-    /// anything else), and then the client used the proxy's own.
-    let scheme: String?
+    /// The scheme the client used, as a trusted proxy reported it; `nil` when none did (or said anything else),
+    /// and then the client used the proxy's own.
+    let scheme: Scheme?
+
+    /// What a trusted proxy may report of the client's scheme. An enum, not a `String`: the chain is copied with
+    /// every request, and a payload without a reference to count keeps that copy as cheap as before.
+    enum Scheme: String, Sendable {
+        case http, https
+    }
 
     /// The chain of a request from `peer` whose claims are not believed.
     init(peer: IPAddress) {
@@ -31,7 +37,7 @@ struct ForwardedChain: Sendable, Equatable {
     }
 
     /// The chain of these hops, client first, with the scheme a trusted proxy reported for the client.
-    init(hops: [IPAddress], scheme: String? = nil) {
+    init(hops: [IPAddress], scheme: Scheme? = nil) {
         self.client = hops[0].description
         self.hops = hops.map(\.description)
         self.scheme = scheme
@@ -77,9 +83,9 @@ struct ForwardedChain: Sendable, Equatable {
     }
 
     /// `http` or `https`, whatever the case it was written in; `nil` for anything else.
-    private static func scheme(_ text: Substring) -> String? {
-        if ASCII.equalsIgnoringCase(text.utf8, "https".utf8) { return "https" }
-        if ASCII.equalsIgnoringCase(text.utf8, "http".utf8) { return "http" }
+    private static func scheme(_ text: Substring) -> Scheme? {
+        if ASCII.equalsIgnoringCase(text.utf8, "https".utf8) { return .https }
+        if ASCII.equalsIgnoringCase(text.utf8, "http".utf8) { return .http }
         return nil
     }
 

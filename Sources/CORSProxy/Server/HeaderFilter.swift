@@ -83,7 +83,7 @@ enum HeaderFilter {
         switch style {
         case .xForwarded:
             if let chain { result.append(("X-Forwarded-For", chain.hops.joined(separator: ", "))) }
-            result.append(("X-Forwarded-Proto", chain?.scheme ?? scheme))
+            result.append(("X-Forwarded-Proto", chain?.scheme?.rawValue ?? scheme))
             if let host { result.append(("X-Forwarded-Host", host)) }
         case .forwarded:
             result.append(("Forwarded", self.forwardedValue(chain: chain, scheme: scheme, host: host)))
@@ -99,7 +99,7 @@ enum HeaderFilter {
     /// has passed `allowedHosts`, so it holds no `"` or `\` to escape.
     static func forwardedValue(chain: ForwardedChain?, scheme: String, host: String?) -> String {
         var elements = (chain?.hops ?? []).map { hop in hop.contains(":") ? "for=\"[\(hop)]\"" : "for=\(hop)" }
-        if elements.count > 1, let client = chain?.scheme { elements[0] += ";proto=\(client)" }
+        if elements.count > 1, let client = chain?.scheme { elements[0] += ";proto=\(client.rawValue)" }
         var own = elements.popLast().map { [$0] } ?? []
         own.append("proto=\(scheme)")
         if let host { own.append(HTTPToken.isToken(host) ? "host=\(host)" : "host=\"\(host)\"") }

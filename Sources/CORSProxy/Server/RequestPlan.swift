@@ -119,7 +119,7 @@ struct RequestPlan {
             return self.refuse(.hostNotAllowed(host))
         }
         // Behind a trusted proxy that terminated TLS, the client addressed the proxy as `https`.
-        let proxyBase = ProxyBase(scheme: chain?.scheme ?? snapshot.scheme, host: host)
+        let proxyBase = ProxyBase(scheme: chain?.scheme?.rawValue ?? snapshot.scheme, host: host)
         self.proxyBase = proxyBase
         if cors.stage == .preflight {
             let response: ProxyResponse
