@@ -50,8 +50,10 @@ def free_port() -> int:
 
 
 def drain_timeout(config: dict) -> float:
-    """timeouts.drain as the proxy reads it (default 25 s)."""
-    return float(config.get("timeouts", {}).get("drain", 25))
+    """How long the proxy may take from SIGTERM to the end of its drain: timeouts.lameDuck (default 0) plus
+    timeouts.drain (default 25 s), as the proxy reads them."""
+    timeouts = config.get("timeouts", {})
+    return float(timeouts.get("lameDuck", 0)) + float(timeouts.get("drain", 25))
 
 
 class Proxy:

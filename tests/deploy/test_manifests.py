@@ -147,7 +147,7 @@ class KubernetesTests(unittest.TestCase):
         grace = self.pod["terminationGracePeriodSeconds"]
         needed = self.pre_stop_seconds() + drain_timeout(self.config) + CURL_LOOP_STOP
         print(f"\n  terminationGracePeriodSeconds {grace} > preStop {self.pre_stop_seconds()} + drain "
-              f"{drain_timeout(self.config):g} + curl loops {CURL_LOOP_STOP}")
+              f"(with lame duck) {drain_timeout(self.config):g} + curl loops {CURL_LOOP_STOP}")
         self.assertGreater(grace, needed)
 
     def test_config_is_a_directory_mount_of_the_configmap(self):
@@ -250,7 +250,7 @@ class SystemdTests(unittest.TestCase):
     def test_stop_timeout_exceeds_drain(self):
         stop = seconds(unit_directives()["TimeoutStopSec"][-1])
         drain = drain_timeout(json.loads((REPO / "proxy.json").read_text()))
-        print(f"\n  TimeoutStopSec {stop:g} s > drain {drain:g} s (proxy.json) + curl loops {CURL_LOOP_STOP} s")
+        print(f"\n  TimeoutStopSec {stop:g} s > lame duck + drain {drain:g} s (proxy.json) + curl loops {CURL_LOOP_STOP} s")
         self.assertGreater(stop, drain + CURL_LOOP_STOP)
 
     def test_sandboxing(self):
