@@ -49,7 +49,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def drain_timeout(config: dict) -> float:
+def stop_seconds(config: dict) -> float:
     """How long the proxy may take from SIGTERM to the end of its drain: timeouts.lameDuck (default 0) plus
     timeouts.drain (default 25 s), as the proxy reads them."""
     timeouts = config.get("timeouts", {})

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from support import DEPLOY, REPO, Proxy, corsproxy_bin, drain_timeout, free_port, http_get
+from support import DEPLOY, REPO, Proxy, corsproxy_bin, free_port, http_get, stop_seconds
 
 KUBERNETES = DEPLOY / "kubernetes"
 UNIT = DEPLOY / "systemd" / "corsproxy.service"
@@ -135,7 +135,7 @@ class KubernetesTests(unittest.TestCase):
                     status, _, body = http_get(host, int(port), probe["httpGet"]["path"])
                     self.assertEqual(status, 200, f"{kind} {probe['httpGet']['path']}: {status} {body!r}")
                 proxy.signal(signal.SIGTERM)
-                self.assertEqual(proxy.wait(drain_timeout(config) + CURL_LOOP_STOP + 5), 0)
+                self.assertEqual(proxy.wait(stop_seconds(config) + CURL_LOOP_STOP + 5), 0)
             finally:
                 proxy.stop()
 
@@ -145,9 +145,9 @@ class KubernetesTests(unittest.TestCase):
 
     def test_grace_period_exceeds_pre_stop_and_drain(self):
         grace = self.pod["terminationGracePeriodSeconds"]
-        needed = self.pre_stop_seconds() + drain_timeout(self.config) + CURL_LOOP_STOP
+        needed = self.pre_stop_seconds() + stop_seconds(self.config) + CURL_LOOP_STOP
         print(f"\n  terminationGracePeriodSeconds {grace} > preStop {self.pre_stop_seconds()} + drain "
-              f"(with lame duck) {drain_timeout(self.config):g} + curl loops {CURL_LOOP_STOP}")
+              f"(with lame duck) {stop_seconds(self.config):g} + curl loops {CURL_LOOP_STOP}")
         self.assertGreater(grace, needed)
 
     def test_config_is_a_directory_mount_of_the_configmap(self):
@@ -249,9 +249,9 @@ class SystemdTests(unittest.TestCase):
 
     def test_stop_timeout_exceeds_drain(self):
         stop = seconds(unit_directives()["TimeoutStopSec"][-1])
-        drain = drain_timeout(json.loads((REPO / "proxy.json").read_text()))
-        print(f"\n  TimeoutStopSec {stop:g} s > lame duck + drain {drain:g} s (proxy.json) + curl loops {CURL_LOOP_STOP} s")
-        self.assertGreater(stop, drain + CURL_LOOP_STOP)
+        proxy_stop = stop_seconds(json.loads((REPO / "proxy.json").read_text()))
+        print(f"\n  TimeoutStopSec {stop:g} s > lame duck + drain {proxy_stop:g} s (proxy.json) + curl loops {CURL_LOOP_STOP} s")
+        self.assertGreater(stop, proxy_stop + CURL_LOOP_STOP)
 
     def test_sandboxing(self):
         directives = {key: values[-1] for key, values in unit_directives().items()}
